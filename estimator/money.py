@@ -1,0 +1,84 @@
+"""Exact decimal arithmetic for fee-schedule money.
+
+CMS publishes RVUs with 2 decimals, GPCIs with 3 and the conversion factor with 4; an
+amount is the exact product of those, rounded half up to the cent once, at the end of a
+line (CMS, "How to use the searchable Medicare Physician Fee Schedule", and the PFS
+payment files, which carry amounts in cents). Binary floats never hold money here:
+decimal strings are read into integers of 10**-places units, products stay integers,
+and only the final figure is rounded.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+
+CENT = Decimal("0.01")
+_DECIMAL_TEXT = r"\d+(?:\.\d*)?|\.\d+"
+
+
+def bad_decimal_rows(text: pd.Series, places: int) -> pd.Series:
+    """Rows of ``text`` that are not a plain non-negative decimal with at most ``places`` decimals."""
+    well_formed = text.str.fullmatch(_DECIMAL_TEXT).fillna(False).astype(bool)
+    decimals = text.str.partition(".")[2].str.rstrip("0").str.len()
+    return ~well_formed | (decimals > places)
+
+
+def to_units(text: pd.Series, places: int) -> np.ndarray:
+    """Decimal strings -> int64 counts of 10**-places (``"0.869"``, 3 -> 869).
+
+    The caller has checked the strings with :func:`bad_decimal_rows`; this never rounds.
+    """
+    parts = text.str.partition(".")
+    whole = parts[0].replace("", "0").astype("int64").to_numpy()
+    fraction = parts[2].str.rstrip("0").str.ljust(places, "0").replace("", "0").astype("int64").to_numpy()
+    return whole * 10**places + fraction
+
+
+def decimal_text(text: pd.Series, places: int) -> pd.Series:
+    """Canonical text with exactly ``places`` decimals ("1" -> "1.000" for 3)."""
+    units = to_units(text, places)
+    if places == 0:
+        return pd.Series(units.astype(str), index=text.index)
+    whole, fraction = np.divmod(units, 10**places)
+    return pd.Series(whole.astype(str), index=text.index) + "." + pd.Series(
+        fraction.astype(str), index=text.index
+    ).str.zfill(places)
+
+
+def round_half_up_to_cents(numerator: np.ndarray, denominator: int) -> np.ndarray:
+    """Exact non-negative dollars ``numerator / denominator`` -> int64 cents, half up."""
+    if np.any(numerator < 0):
+        raise ValueError("fee-schedule amounts are never negative")
+    dollars, rest = np.divmod(numerator, denominator)
+    cents, remainder = np.divmod(rest * 100, denominator)
+    return dollars * 100 + cents + (2 * remainder >= denominator)
+
+
+def scale_by(numerator: np.ndarray, denominator: int, rate: Fraction) -> tuple[np.ndarray, int]:
+    """Multiply an exact amount ``numerator / denominator`` by an exact rate, keeping it exact."""
+    return numerator * rate.numerator, denominator * rate.denominator
+
+
+def cents_to_decimal(cents: int) -> Decimal:
+    """Integer cents -> Decimal dollars with two places."""
+    return (Decimal(int(cents)) / 100).quantize(CENT)
+
+
+def round_cents(amount: Decimal | Fraction) -> Decimal:
+    """Round an exact non-negative dollar amount half up to the cent (once per line)."""
+    if isinstance(amount, Decimal):
+        return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    cents, remainder = divmod(amount.numerator * 100, amount.denominator)
+    return cents_to_decimal(cents + (2 * remainder >= amount.denominator))
+
+
+def format_cents(cents: pd.Series) -> pd.Series:
+    """Int cents (nullable) -> text with exactly two decimals; missing stays empty."""
+    values = cents.astype("Int64")
+    whole, part = values // 100, values % 100
+    text = whole.astype(str) + "." + part.astype(str).str.zfill(2)
+    return text.where(values.notna(), "")

@@ -1,0 +1,65 @@
+"""Dated, sourced scalar parameters (fee_schedules/parameters/**.yaml).
+
+Each file holds ``values`` keyed by the date a value takes effect; a value holds until the
+next date. ``value: null`` closes a period with no known value. Decimal values are quoted
+strings and are read as exact fractions, never floats. A value may carry
+``confirmed: false`` and a ``note``: the estimate then says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from .errors import InputError
+from .store import SHIPPED
+
+PARAMETERS = SHIPPED / "parameters"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    value: object  # Fraction for numbers, bool, or a mapping
+    since: dt.date
+    confirmed: bool
+    note: str
+    reference: tuple[dict, ...]
+
+
+@cache
+def _load(name: str) -> dict:
+    path = PARAMETERS / f"{name}.yaml"
+    if not path.is_file():
+        raise KeyError(f"no parameter file {path}")
+    return yaml.safe_load(path.read_text())
+
+
+def parameter(name: str, day: dt.date) -> Parameter:
+    """The value of parameter ``name`` (path under parameters/, without .yaml) in force on ``day``."""
+    spec = _load(name)
+    starts = sorted(d for d in spec["values"] if d <= day)
+    entry = spec["values"][starts[-1]] if starts else None
+    if entry is None or entry["value"] is None:
+        raise InputError(f"no value of '{name}' is known for {day} ({spec['description']})", field="date of service")
+    value = entry["value"]
+    if isinstance(value, str):
+        value = Fraction(value)
+    reference = tuple(entry.get("reference") or spec.get("reference") or ())
+    return Parameter(name, value, starts[-1], entry.get("confirmed", True), entry.get("note", ""), reference)
+
+
+def rate(name: str, day: dt.date) -> Fraction:
+    """A numeric parameter as an exact fraction."""
+    value = parameter(name, day).value
+    assert isinstance(value, Fraction), f"{name} is not a number"
+    return value
+
+
+def parameter_names() -> list[str]:
+    return sorted(str(p.relative_to(PARAMETERS).with_suffix("")) for p in PARAMETERS.rglob("*.yaml"))

@@ -1,0 +1,263 @@
+"""Medicare Physician Fee Schedule pricing, vectorised over codes x localities.
+
+The rule (RVU25D.pdf, "Physician fee schedule payment amount"; 42 CFR 414.20):
+
+    amount = [(work RVU x work GPCI) + (PE RVU x PE GPCI) + (MP RVU x MP GPCI)] x CF
+
+with the non-facility PE RVU in an office and the facility PE RVU in a facility. Every
+product is exact (RVUs in 1/100, GPCIs in 1/1000, the CF in 1/10000, so amounts in 10**-9
+dollars) and each published amount is rounded half up to the cent once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .money import format_cents, round_half_up_to_cents, scale_by
+from .parameters import Parameter, parameter, rate
+from .store import FeeSchedules, Vintage
+
+AMOUNT_DENOMINATOR = 10**9  # RVU (10**-2) x GPCI (10**-3) x CF (10**-4)
+NATIONAL = ("", "")
+SETTINGS = ("nonfacility", "facility")
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What a priced schedule rests on: the vintages, the CF and the work-GPCI floor used."""
+
+    date_of_service: dt.date
+    rvu: Vintage
+    gpci: Vintage
+    opps_cap: Vintage | None
+    cf_track: str
+    conversion_factor: Fraction
+    work_gpci_floor: bool
+    floor_rule: Parameter | None  # None when the user chose the floor explicitly
+
+    def notes(self) -> list[str]:
+        """Caveats a user must see next to the amounts."""
+        notes = []
+        if self.floor_rule is not None and not self.floor_rule.confirmed:
+            notes.append(f"Work GPCI floor: {self.floor_rule.note}")
+        if self.opps_cap is None:
+            notes.append(f"No OPPS imaging cap file is held for {self.date_of_service}; no cap applied.")
+        return notes
+
+
+def conversion_factor(schedules: FeeSchedules, day: dt.date, track: str) -> tuple[Vintage, Fraction]:
+    """The PFS CF: the RVU file's CONV FACTOR, or the qualifying-APM CF parameter (CY2026 on)."""
+    rvu = schedules.in_force("pfs_rvu", day)
+    if track == "standard":
+        return rvu, Fraction(rvu.source["conversion_factor"])
+    if track == "qualifying_apm":
+        return rvu, rate("pfs/conversion_factor_qualifying_apm", day)
+    raise InputError(f"unknown conversion-factor track {track!r} (standard or qualifying_apm)", field="cf_track")
+
+
+def work_gpci_column(gpci: pd.DataFrame, floor: bool, vintage: Vintage) -> pd.Series:
+    """The work GPCI with or without the 1.0 floor, as the GPCI file gives it (never computed here)."""
+    if floor:
+        return gpci["work_gpci"]
+    column = gpci["work_gpci_no_floor"]
+    if column.isna().any():
+        raise InputError(f"{vintage.source['source_file']} gives work GPCIs only with the 1.0 floor",
+                         field="work GPCI floor")  # fmt: skip
+    return column
+
+
+def locality_table(schedules: FeeSchedules, day: dt.date) -> tuple[pd.DataFrame, Vintage]:
+    gpci = schedules.in_force("gpci", day)
+    return schedules.table(gpci), gpci
+
+
+def resolve_locality(schedules: FeeSchedules, day: dt.date, *, zip_code: str | None = None,
+                     locality: str | None = None) -> tuple[str, str]:  # fmt: skip
+    """A carrier-locality ('10112-00') or a ZIP code -> (carrier, locality).
+
+    A ZIP that the ZIP5 file flags as split across localities (PLUS 4 FLAG = 1) needs the
+    ZIP+4 file; it is reported, never silently mapped (ZIP5lyout.txt).
+    """
+    table, _ = locality_table(schedules, day)
+    if locality:
+        carrier, _, number = locality.strip().partition("-")
+        key = (carrier.zfill(5), number.zfill(2))
+        if not ((table["carrier"] == key[0]) & (table["locality"] == key[1])).any():
+            raise InputError(f"unknown Medicare locality {locality!r} (write it as CARRIER-LOCALITY, e.g. 10112-00)",
+                             field="locality")  # fmt: skip
+        return key
+    if zip_code:
+        code = zip_code.strip()[:5]
+        zips = schedules.table(schedules.in_force("zip5", day))
+        row = zips[zips["zip"] == code]
+        if not code.isdigit() or row.empty:
+            raise InputError(f"ZIP code {zip_code!r} is not in the CMS ZIP5 file", field="zip")
+        if row["plus4_flag"].iloc[0] == "1":
+            raise InputError(
+                f"ZIP code {code} is split between Medicare localities (CMS needs the ZIP+4); "
+                "give the carrier-locality instead",
+                field="zip",
+            )
+        return row["carrier"].iloc[0], row["locality"].iloc[0]
+    return NATIONAL
+
+
+def select_codes(rvu: pd.DataFrame, codes: list[str] | None) -> pd.DataFrame:
+    """Rows of the RVU table for ``codes`` ('76942' gives the global, -26 and -TC rows; '76942-26' one)."""
+    if not codes:
+        return rvu
+    wanted = pd.DataFrame([(c.strip().upper().partition("-")[0], c.strip().upper().partition("-")[2]) for c in codes],
+                          columns=["hcpcs", "modifier"])  # fmt: skip
+    whole = rvu["hcpcs"].isin(wanted.loc[wanted["modifier"].eq(""), "hcpcs"])
+    exact = pd.MultiIndex.from_frame(rvu[["hcpcs", "modifier"]]).isin(
+        pd.MultiIndex.from_frame(wanted[wanted["modifier"].ne("")])
+    )
+    chosen = rvu[whole | exact]
+    known = set(chosen["hcpcs"] + "-" + chosen["modifier"]) | set(chosen["hcpcs"])
+    unknown = [c for c in codes if c.strip().upper() not in known]
+    if unknown:
+        raise InputError(f"not in the PFS relative value file: {', '.join(unknown)}", field="codes")
+    return chosen
+
+
+def price(
+    schedules: FeeSchedules,
+    day: dt.date,
+    *,
+    codes: list[str] | None = None,
+    localities: list[tuple[str, str]] | str = "national",
+    cf_track: str = "standard",
+    work_gpci_floor: bool | None = None,
+) -> tuple[pd.DataFrame, Basis]:
+    """Price codes x localities for a date of service, both settings, par / non-par / limiting.
+
+    ``localities`` is "national" (all GPCIs 1.000), "all" (every locality in the GPCI file)
+    or a list of (carrier, locality). Amount columns are int64 cents, <NA> where the status
+    code is not paid from RVUs (``status_reason`` says why).
+    """
+    rvu_vintage, cf = conversion_factor(schedules, day, cf_track)
+    floor_rule = None
+    if work_gpci_floor is None:
+        floor_rule = parameter("pfs/work_gpci_floor", day)
+        work_gpci_floor = bool(floor_rule.value)
+    gpci_table, gpci_vintage = locality_table(schedules, day)
+    places = _places(gpci_table, localities, work_gpci_floor, gpci_vintage)
+    rvu = select_codes(schedules.table(rvu_vintage), codes)
+    try:
+        cap_vintage = schedules.in_force("opps_cap", day)
+    except InputError:
+        cap_vintage = None
+    basis = Basis(day, rvu_vintage, gpci_vintage, cap_vintage, cf_track, cf, work_gpci_floor, floor_rule)
+    return _amounts(rvu, places, basis, schedules), basis
+
+
+def _places(gpci: pd.DataFrame, localities, floor: bool, vintage: Vintage) -> pd.DataFrame:
+    columns = ["carrier", "locality", "state", "locality_name", "work_gpci", "pe_gpci", "mp_gpci"]
+    if localities == "national":
+        return pd.DataFrame([["", "", "", "NATIONAL (GPCI 1.000)", 1000, 1000, 1000]], columns=columns)
+    chosen = gpci.assign(work_gpci=work_gpci_column(gpci, floor, vintage))
+    if localities != "all":
+        keys = pd.MultiIndex.from_tuples(list(localities))
+        chosen = chosen[pd.MultiIndex.from_frame(chosen[["carrier", "locality"]]).isin(keys)]
+    return chosen[columns].reset_index(drop=True)
+
+
+def _status_reasons(statuses: pd.Series, day: dt.date) -> tuple[pd.Series, pd.Series]:
+    table = parameter("pfs/status_codes", day).value
+    priced = statuses.map(lambda s: table.get(s, {}).get("priced", False)).astype(bool)
+    reason = statuses.map(lambda s: table.get(s, {}).get("meaning", f"Unknown status code {s}."))
+    return priced, reason
+
+
+def _amounts(rvu: pd.DataFrame, places: pd.DataFrame, basis: Basis, schedules: FeeSchedules) -> pd.DataFrame:
+    n_codes, n_places = len(rvu), len(places)
+    code_at = np.repeat(np.arange(n_codes), n_places)
+    place_at = np.tile(np.arange(n_places), n_codes)
+    r = {c: rvu[c].to_numpy(dtype=np.int64)[code_at] for c in ("work_rvu", "pe_rvu_nonfacility", "pe_rvu_facility", "mp_rvu")}
+    g = {c: places[c].to_numpy(dtype=np.int64)[place_at] for c in ("work_gpci", "pe_gpci", "mp_gpci")}
+    cf_units = basis.conversion_factor * 10**4
+    assert cf_units.denominator == 1, "CF has at most 4 decimals"
+    nonpar = rate("pfs/nonparticipating_rate", basis.date_of_service)
+    limiting = nonpar * rate("pfs/limiting_charge_rate", basis.date_of_service)
+
+    out = pd.DataFrame({
+        "carrier": places["carrier"].to_numpy()[place_at],
+        "locality": places["locality"].to_numpy()[place_at],
+        "locality_name": places["locality_name"].to_numpy()[place_at],
+    })  # fmt: skip
+    for column in ("hcpcs", "modifier", "status", "pctc", "global_days", "mult_proc", "bilat", "asst",
+                   "co_surg", "team_surg", "nonfacility_na", "facility_na"):  # fmt: skip
+        out[column] = rvu[column].to_numpy()[code_at]
+    priced, reason = _status_reasons(out["status"], basis.date_of_service)
+    out["status_reason"] = reason.where(~priced, "")
+    for setting in SETTINGS:
+        exact = (r["work_rvu"] * g["work_gpci"] + r[f"pe_rvu_{setting}"] * g["pe_gpci"] + r["mp_rvu"] * g["mp_gpci"]) * int(cf_units)  # fmt: skip
+        for name, share in (("amount", Fraction(1)), ("nonpar_amount", nonpar), ("limiting_charge", limiting)):
+            cents = round_half_up_to_cents(*scale_by(exact, AMOUNT_DENOMINATOR, share))
+            out[f"{setting}_{name}"] = pd.Series(cents, dtype="Int64").where(priced)
+    _apply_opps_cap(out, basis, schedules)
+    for column, values in (("work_rvu", r["work_rvu"]), ("pe_rvu_nonfacility", r["pe_rvu_nonfacility"]),
+                           ("pe_rvu_facility", r["pe_rvu_facility"]), ("mp_rvu", r["mp_rvu"])):  # fmt: skip
+        out[column] = values
+    for column, values in g.items():
+        out[column] = values
+    return out
+
+
+def _apply_opps_cap(out: pd.DataFrame, basis: Basis, schedules: FeeSchedules) -> None:
+    """Payment = min(PFS amount, OPPS cap) where the OPPSCAP file lists the code and locality.
+
+    DRA 2005 section 5102(b), RVU25D.pdf: the OPPSCAP file holds the capped amounts for the
+    code/locality pairs where the cap binds. The PFS amount stays as published; the cap and
+    the resulting payment are extra columns.
+    """
+    for setting in SETTINGS:
+        out[f"{setting}_opps_cap"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    if basis.opps_cap is not None:
+        cap = schedules.table(basis.opps_cap)
+        keys = ["hcpcs", "modifier", "carrier", "locality"]
+        found = out[keys].merge(cap[keys + ["nonfacility_cap", "facility_cap"]], on=keys, how="left")
+        for setting in SETTINGS:
+            out[f"{setting}_opps_cap"] = found[f"{setting}_cap"].astype("Int64").to_numpy()
+    for setting in SETTINGS:
+        amount, cap = out[f"{setting}_amount"], out[f"{setting}_opps_cap"]
+        out[f"{setting}_payment"] = amount.where(cap.isna() | (amount <= cap), cap)
+
+
+MONEY_COLUMNS = [f"{s}_{n}" for n in ("amount", "nonpar_amount", "limiting_charge", "opps_cap", "payment") for s in SETTINGS]
+
+
+def units_text(units: pd.Series, places: int) -> pd.Series:
+    """Integer units -> text with exactly ``places`` decimals."""
+    whole, part = np.divmod(units.to_numpy(dtype=np.int64), 10**places)
+    return pd.Series(whole.astype(str), index=units.index) + "." + pd.Series(part.astype(str), index=units.index).str.zfill(places)
+
+
+def published(frame: pd.DataFrame, basis: Basis) -> pd.DataFrame:
+    """The priced schedule as text: amounts with exactly two decimals, RVUs, GPCIs, CF and sources."""
+    table = frame[["carrier", "locality", "locality_name", "hcpcs", "modifier", "status", "status_reason"]].copy()
+    for column in MONEY_COLUMNS:
+        table[column] = format_cents(frame[column])
+    for column in ("work_rvu", "pe_rvu_nonfacility", "pe_rvu_facility", "mp_rvu"):
+        table[column] = units_text(frame[column], 2)
+    for column in ("work_gpci", "pe_gpci", "mp_gpci"):
+        table[column] = units_text(frame[column], 3)
+    table["conversion_factor"] = _cf_text(basis.conversion_factor)
+    for column in ("pctc", "global_days", "mult_proc", "bilat", "asst", "co_surg", "team_surg"):
+        table[column] = frame[column]
+    table["rvu_release"] = basis.rvu.name
+    table["gpci_release"] = basis.gpci.name
+    table["work_gpci_floor"] = "on" if basis.work_gpci_floor else "off"
+    table["opps_cap_release"] = basis.opps_cap.name if basis.opps_cap else ""
+    return table
+
+
+def _cf_text(cf: Fraction) -> str:
+    units = cf * 10**4
+    return f"{units.numerator // 10**4}.{units.numerator % 10**4:04d}"

@@ -1,0 +1,181 @@
+"""Fee-schedule vintages on disk: writing an imported CMS file, finding the one in force.
+
+A vintage is one CMS file made into a table: ``tables/<kind>/<vintage>/table.csv`` with
+``source.yaml`` beside it (source file, its sha256, CMS release, effective dates). The
+shipped vintages live in the repository's ``fee_schedules/``; a user's imports live in a
+user data folder (``TPI_ESTIMATOR_DATA`` or the platform's user data folder). For a date
+of service the vintage in force is the one whose dates cover it, the latest to take
+effect winning, and a user's import winning over a shipped one that starts the same day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import platformdirs
+import yaml
+
+from .cms_files import LAYOUTS, ParsedFile, parse_table
+from .errors import InputError
+from .money import to_units
+
+SHIPPED = Path(__file__).resolve().parent.parent / "fee_schedules"
+
+
+def user_data_dir() -> Path:
+    """Where a user's imported vintages and settings go (``TPI_ESTIMATOR_DATA`` overrides)."""
+    return Path(os.environ.get("TPI_ESTIMATOR_DATA") or platformdirs.user_data_path("tpi-estimator"))
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Vintage:
+    kind: str
+    name: str
+    folder: Path
+    source: dict
+    shipped: bool
+
+    @property
+    def effective_from(self) -> dt.date:
+        return self.source["effective_from"]
+
+    @property
+    def effective_to(self) -> dt.date:
+        return self.source["effective_to"]
+
+    def covers(self, day: dt.date) -> bool:
+        return self.effective_from <= day <= self.effective_to
+
+    @property
+    def label(self) -> str:
+        """How an amount names its source: vintage, CMS file and dates."""
+        return f"{self.name} ({self.source['source_file']}, {self.effective_from} to {self.effective_to})"
+
+
+def write_vintage(
+    parsed: ParsedFile,
+    root: Path,
+    *,
+    effective_from: dt.date | None = None,
+    effective_to: dt.date | None = None,
+    vintage: str | None = None,
+    note: str = "",
+    origin: str = "",
+    replace: bool = False,
+) -> Path:
+    """Store a parsed CMS file as a vintage under ``root``; all or nothing (a rename at the end)."""
+    facts = dict(parsed.facts)
+    facts["effective_from"] = effective_from or facts.get("effective_from")
+    facts["effective_to"] = effective_to or facts.get("effective_to")
+    facts["vintage"] = vintage or facts.get("vintage")
+    missing = [k for k in ("effective_from", "effective_to", "vintage") if not facts[k]]
+    if missing:
+        raise InputError(
+            f"the file does not state its {' and '.join(missing).replace('_', ' ')}; "
+            "give them (--effective-from YYYY-MM-DD --effective-to YYYY-MM-DD --vintage NAME)",
+            file=parsed.path.name,
+        )
+    if facts["effective_from"] > facts["effective_to"]:
+        raise InputError("effective_from is after effective_to", file=parsed.path.name)
+    folder = Path(root) / "tables" / parsed.layout.kind / facts["vintage"]
+    if folder.exists() and not replace:
+        raise InputError(f"vintage {facts['vintage']} is already stored in {folder}; pass --replace to overwrite",
+                         file=parsed.path.name)  # fmt: skip
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = folder.parent / f".{facts['vintage']}.{os.getpid()}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    parsed.table.to_csv(staging / "table.csv", index=False, lineterminator="\n")
+    source = {
+        "kind": parsed.layout.kind,
+        "title": parsed.layout.title,
+        "cms_title": facts["title"],
+        "vintage": facts["vintage"],
+        "source_file": parsed.path.name,
+        "source_sha256": sha256(parsed.path),
+        "release": facts.get("release", ""),
+        "effective_from": facts["effective_from"],
+        "effective_to": facts["effective_to"],
+        "rows": len(parsed.table),
+        "table_sha256": sha256(staging / "table.csv"),
+        "origin": origin,
+        "note": note,
+    }
+    if "conversion_factor" in facts:
+        source["conversion_factor"] = facts["conversion_factor"]
+    (staging / "source.yaml").write_text(yaml.safe_dump(source, sort_keys=False, width=100))
+    if folder.exists():
+        retired = folder.parent / f".{facts['vintage']}.{os.getpid()}.old"
+        folder.rename(retired)
+        staging.rename(folder)
+        shutil.rmtree(retired)
+    else:
+        staging.rename(folder)
+    return folder
+
+
+def import_files(paths: list[Path], root: Path, **options) -> list[Path]:
+    """Validate every file first, then store each: a bad file means nothing is imported."""
+    parsed = [parse_table(Path(p)) for p in paths]
+    return [write_vintage(p, root, **options) for p in parsed]
+
+
+class FeeSchedules:
+    """The vintages found under the shipped folder and the user's data folder."""
+
+    def __init__(self, roots: tuple[Path, ...] | None = None):
+        self.roots = roots if roots is not None else (SHIPPED, user_data_dir())
+        self.vintages: list[Vintage] = []
+        for root in self.roots:
+            for source_file in sorted(Path(root).glob("tables/*/*/source.yaml")):
+                source = yaml.safe_load(source_file.read_text())
+                self.vintages.append(
+                    Vintage(source["kind"], source["vintage"], source_file.parent, source, root == SHIPPED)
+                )
+
+    def in_force(self, kind: str, day: dt.date) -> Vintage:
+        """The vintage of ``kind`` in force on ``day``; InputError when none is loaded."""
+        covering = [v for v in self.vintages if v.kind == kind and v.covers(day)]
+        if not covering:
+            held = ", ".join(f"{v.effective_from} to {v.effective_to}" for v in self.of_kind(kind)) or "none"
+            raise InputError(
+                f"no {LAYOUTS[kind].title} is loaded for {day} (loaded: {held}); "
+                "import the CMS file for that date with `python -m estimator import-cms FILE`",
+                field="date of service",
+            )
+        return max(covering, key=lambda v: (v.effective_from, not v.shipped))
+
+    def latest_on_or_before(self, kind: str, day: dt.date) -> Vintage | None:
+        """The newest vintage that took effect on or before ``day`` (for figures shown as 'latest held')."""
+        earlier = [v for v in self.of_kind(kind) if v.effective_from <= day]
+        return max(earlier, key=lambda v: (v.effective_from, not v.shipped)) if earlier else None
+
+    def of_kind(self, kind: str) -> list[Vintage]:
+        return sorted((v for v in self.vintages if v.kind == kind), key=lambda v: v.effective_from)
+
+    def table(self, vintage: Vintage) -> pd.DataFrame:
+        return load_table(vintage.folder, vintage.kind)
+
+
+@cache
+def load_table(folder: Path, kind: str) -> pd.DataFrame:
+    """A stored table with decimal columns as int64 counts of their smallest unit (blank -> <NA>)."""
+    table = pd.read_csv(folder / "table.csv", dtype=str, keep_default_na=False)
+    for column in LAYOUTS[kind].columns:
+        if column.kind == "decimal" and column.name in table:
+            text = table[column.name]
+            blank = text.eq("")
+            units = pd.Series(to_units(text.mask(blank, "0"), column.places), index=table.index)
+            table[column.name] = units.astype("Int64").mask(blank) if blank.any() else units
+    return table
