@@ -330,16 +330,17 @@ def _match_columns(layout: Layout, names: list[str]) -> dict[str, int] | None:
     return found
 
 
-def detect_layout(path: Path, rows: list[list[str]]) -> tuple[Layout, int, dict[str, int]]:
-    """Which CMS layout the file is, its header row index and where each column is."""
+def detect_layout(path: Path, rows: list[list[str]]) -> tuple[Layout, int, dict[str, int], list[str]]:
+    """Which CMS layout the file is, its header row index, where each column is and its header text."""
     head = rows[:40]
     for layout in LAYOUTS.values():
         if not any(re.search(layout.signature, _fold(cell)) for row in head for cell in row):
             continue
         for index in range(len(head)):
-            positions = _match_columns(layout, _header_names(rows, index, layout.header_depth))
+            names = _header_names(rows, index, layout.header_depth)
+            positions = _match_columns(layout, names)
             if positions:
-                return layout, index, positions
+                return layout, index, positions, names
         raise InputError(
             f"looks like a {layout.title} file but its header row lacks a required column "
             f"({', '.join(c.headers[0] for c in layout.columns if c.required)})",
@@ -366,7 +367,7 @@ def _data_rows(rows: list[list[str]], header: int) -> list[tuple[int, list[str]]
     return [(number, row) for (number, row), n in zip(body[:end], filled[:end]) if n]
 
 
-def _check_column(column: Column, values: pd.Series, numbers: pd.Series, path: Path) -> pd.Series:
+def _check_column(column: Column, values: pd.Series, numbers: pd.Series, path: Path, header: str) -> pd.Series:
     text = values.str.strip()
     if column.kind == "code":  # stray bytes after a code (OPPS Addendum B Oct 2025, A4341 + 0xFF)
         text = text.str.replace(r"[^ -~]", "", regex=True).str.strip()
@@ -397,7 +398,7 @@ def _check_column(column: Column, values: pd.Series, numbers: pd.Series, path: P
             + (f" ({int(bad.sum())} bad rows in all)" if bad.sum() > 1 else ""),
             file=path.name,
             row=int(numbers.iloc[first]),
-            field=column.headers[0].replace("\\", ""),
+            field=header,
         )
     if column.kind == "decimal":
         text = text.where(blank, decimal_text(text.where(~blank, "0"), column.places))
@@ -421,7 +422,7 @@ def parse_table(path: Path) -> ParsedFile:
     if not path.is_file():
         raise InputError("no such file", file=path)
     rows = read_rows(path)
-    layout, header, positions = detect_layout(path, rows)
+    layout, header, positions, names = detect_layout(path, rows)
     data = _data_rows(rows, header)
     if not data:
         raise InputError("no data rows below the header", file=path.name, row=header + 1)
@@ -433,7 +434,7 @@ def parse_table(path: Path) -> ParsedFile:
             continue
         at = positions[column.name]
         values = pd.Series([row[at] if at < len(row) else "" for _, row in data], dtype=object).astype(str)
-        table[column.name] = _check_column(column, values, numbers, path).to_numpy()
+        table[column.name] = _check_column(column, values, numbers, path, names[at]).to_numpy()
     table = table.drop_duplicates(subset=[c for c in table if c != "_row"])  # ASC BB lists 90684 twice
     duplicated = table.duplicated(list(layout.key), keep="first")
     if duplicated.any():

@@ -51,8 +51,12 @@ def decimal_text(text: pd.Series, places: int) -> pd.Series:
 
 def round_half_up_to_cents(numerator: np.ndarray, denominator: int) -> np.ndarray:
     """Exact non-negative dollars ``numerator / denominator`` -> int64 cents, half up."""
-    if np.any(numerator < 0):
+    if numerator.size == 0:
+        return numerator.astype(np.int64)
+    if numerator.min() < 0:
         raise ValueError("fee-schedule amounts are never negative")
+    if numerator.max() < np.iinfo(np.int64).max // 200 and denominator % 2 == 0:
+        return (numerator * 100 + denominator // 2) // denominator  # one exact integer division
     dollars, rest = np.divmod(numerator, denominator)
     cents, remainder = np.divmod(rest * 100, denominator)
     return dollars * 100 + cents + (2 * remainder >= denominator)

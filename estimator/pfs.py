@@ -168,11 +168,23 @@ def _places(gpci: pd.DataFrame, localities, floor: bool, vintage: Vintage) -> pd
     return chosen[columns].reset_index(drop=True)
 
 
-def _status_reasons(statuses: pd.Series, day: dt.date) -> tuple[pd.Series, pd.Series]:
+def _status_reasons(statuses: pd.Series, day: dt.date) -> tuple[np.ndarray, pd.Series]:
+    """Whether each status code is paid from RVUs, and the reason shown when it is not."""
     table = parameter("pfs/status_codes", day).value
-    priced = statuses.map(lambda s: table.get(s, {}).get("priced", False)).astype(bool)
+    priced = statuses.map(lambda s: table.get(s, {}).get("priced", False)).astype(bool).to_numpy()
     reason = statuses.map(lambda s: table.get(s, {}).get("meaning", f"Unknown status code {s}."))
-    return priced, reason
+    return priced, reason.where(~priced, "")
+
+
+def _spread(values: pd.Series, at: np.ndarray) -> pd.Categorical:
+    """values[at] as a categorical: a cheap way to repeat text over code x locality rows."""
+    categories = pd.Categorical(values)
+    return pd.Categorical.from_codes(categories.codes[at], categories.categories)
+
+
+def _cents(exact: np.ndarray, share: Fraction, payable: np.ndarray) -> pd.arrays.IntegerArray:
+    cents = round_half_up_to_cents(*scale_by(exact, AMOUNT_DENOMINATOR, share))
+    return pd.arrays.IntegerArray(cents, ~payable)
 
 
 def _amounts(rvu: pd.DataFrame, places: pd.DataFrame, basis: Basis, schedules: FeeSchedules) -> pd.DataFrame:
@@ -185,49 +197,50 @@ def _amounts(rvu: pd.DataFrame, places: pd.DataFrame, basis: Basis, schedules: F
     assert cf_units.denominator == 1, "CF has at most 4 decimals"
     nonpar = rate("pfs/nonparticipating_rate", basis.date_of_service)
     limiting = nonpar * rate("pfs/limiting_charge_rate", basis.date_of_service)
+    priced, reason = _status_reasons(rvu["status"], basis.date_of_service)
+    payable = priced[code_at]
 
-    out = pd.DataFrame({
-        "carrier": places["carrier"].to_numpy()[place_at],
-        "locality": places["locality"].to_numpy()[place_at],
-        "locality_name": places["locality_name"].to_numpy()[place_at],
-    })  # fmt: skip
+    out = {c: _spread(places[c], place_at) for c in ("carrier", "locality", "locality_name")}
     for column in ("hcpcs", "modifier", "status", "pctc", "global_days", "mult_proc", "bilat", "asst",
                    "co_surg", "team_surg", "nonfacility_na", "facility_na"):  # fmt: skip
-        out[column] = rvu[column].to_numpy()[code_at]
-    priced, reason = _status_reasons(out["status"], basis.date_of_service)
-    out["status_reason"] = reason.where(~priced, "")
+        out[column] = _spread(rvu[column], code_at)
+    out["status_reason"] = _spread(reason, code_at)
     for setting in SETTINGS:
         exact = (r["work_rvu"] * g["work_gpci"] + r[f"pe_rvu_{setting}"] * g["pe_gpci"] + r["mp_rvu"] * g["mp_gpci"]) * int(cf_units)  # fmt: skip
-        for name, share in (("amount", Fraction(1)), ("nonpar_amount", nonpar), ("limiting_charge", limiting)):
-            cents = round_half_up_to_cents(*scale_by(exact, AMOUNT_DENOMINATOR, share))
-            out[f"{setting}_{name}"] = pd.Series(cents, dtype="Int64").where(priced)
-    _apply_opps_cap(out, basis, schedules)
-    for column, values in (("work_rvu", r["work_rvu"]), ("pe_rvu_nonfacility", r["pe_rvu_nonfacility"]),
-                           ("pe_rvu_facility", r["pe_rvu_facility"]), ("mp_rvu", r["mp_rvu"])):  # fmt: skip
-        out[column] = values
-    for column, values in g.items():
-        out[column] = values
-    return out
+        out[f"{setting}_amount"] = _cents(exact, Fraction(1), payable)
+        out[f"{setting}_nonpar_amount"] = _cents(exact, nonpar, payable)
+        out[f"{setting}_limiting_charge"] = _cents(exact, limiting, payable)
+    out |= _opps_cap(out, rvu, places, basis, schedules)
+    return pd.DataFrame(out | r | g, copy=False)
 
 
-def _apply_opps_cap(out: pd.DataFrame, basis: Basis, schedules: FeeSchedules) -> None:
+def _opps_cap(out: dict, rvu: pd.DataFrame, places: pd.DataFrame, basis: Basis, schedules: FeeSchedules) -> dict:
     """Payment = min(PFS amount, OPPS cap) where the OPPSCAP file lists the code and locality.
 
     DRA 2005 section 5102(b), RVU25D.pdf: the OPPSCAP file holds the capped amounts for the
     code/locality pairs where the cap binds. The PFS amount stays as published; the cap and
     the resulting payment are extra columns.
     """
-    for setting in SETTINGS:
-        out[f"{setting}_opps_cap"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    rows = len(out["hcpcs"])
+    caps = {s: np.zeros(rows, np.int64) for s in SETTINGS}
+    capped = np.zeros(rows, bool)
     if basis.opps_cap is not None:
         cap = schedules.table(basis.opps_cap)
-        keys = ["hcpcs", "modifier", "carrier", "locality"]
-        found = out[keys].merge(cap[keys + ["nonfacility_cap", "facility_cap"]], on=keys, how="left")
+        code_index = rvu[["hcpcs", "modifier"]].reset_index(drop=True).reset_index(names="code_at")
+        place_index = places[["carrier", "locality"]].reset_index(names="place_at")
+        hits = cap.merge(code_index, on=["hcpcs", "modifier"]).merge(place_index, on=["carrier", "locality"])
+        at = hits["code_at"].to_numpy() * len(places) + hits["place_at"].to_numpy()
+        capped[at] = True
         for setting in SETTINGS:
-            out[f"{setting}_opps_cap"] = found[f"{setting}_cap"].astype("Int64").to_numpy()
+            caps[setting][at] = hits[f"{setting}_cap"].to_numpy(dtype=np.int64)
+    columns = {}
     for setting in SETTINGS:
-        amount, cap = out[f"{setting}_amount"], out[f"{setting}_opps_cap"]
-        out[f"{setting}_payment"] = amount.where(cap.isna() | (amount <= cap), cap)
+        amount = out[f"{setting}_amount"]
+        columns[f"{setting}_opps_cap"] = pd.arrays.IntegerArray(caps[setting], ~capped)
+        pfs = amount.to_numpy(dtype=np.int64, na_value=0)
+        lower = capped & (caps[setting] < pfs)
+        columns[f"{setting}_payment"] = pd.arrays.IntegerArray(np.where(lower, caps[setting], pfs), amount.isna())
+    return columns
 
 
 MONEY_COLUMNS = [f"{s}_{n}" for n in ("amount", "nonpar_amount", "limiting_charge", "opps_cap", "payment") for s in SETTINGS]

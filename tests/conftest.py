@@ -1,0 +1,30 @@
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from estimator.store import SHIPPED, FeeSchedules
+
+HERE = Path(__file__).parent
+FIXTURES = HERE / "fixtures"
+SHARED_CMS = HERE.parent.parent / "shared" / "cms"
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_data(tmp_path, monkeypatch):
+    """Every test gets an empty user data folder, so a developer's own imports never leak in."""
+    folder = tmp_path / "user-data"
+    monkeypatch.setenv("TPI_ESTIMATOR_DATA", str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def shipped():
+    return FeeSchedules(roots=(SHIPPED,))
+
+
+def day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+needs_shared = pytest.mark.skipif(not SHARED_CMS.is_dir(), reason="../shared/cms is not present")

@@ -1,0 +1,62 @@
+"""python -m estimator fee-schedule / vintages / bench, as a user runs them."""
+
+import subprocess
+import sys
+
+import pandas as pd
+from click.testing import CliRunner
+
+from estimator.cli import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_fee_schedule_by_zip_prints_two_decimal_amounts_and_sources():
+    result = run("fee-schedule", "--date", "2026-03-02", "--zip", "35203", "--codes", "20552,20553")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    header = lines[0].split(",")
+    row = dict(zip(header, lines[1].split(",")))
+    assert row["hcpcs"] == "20552" and row["nonfacility_amount"] == "47.25" and row["facility_amount"] == "33.22"
+    assert row["nonfacility_limiting_charge"] == "51.62" and row["rvu_release"] == "RVU26C"
+    assert {"carrier", "locality", "hcpcs", "modifier", "status", "nonfacility_amount", "facility_amount",
+            "nonfacility_limiting_charge", "facility_limiting_charge"} <= set(header)  # fmt: skip
+    assert "note: Work GPCI floor" in result.stderr
+
+
+def test_fee_schedule_to_xlsx_and_csv(tmp_path):
+    xlsx, csv = tmp_path / "fs.xlsx", tmp_path / "fs.csv"
+    assert run("fee-schedule", "--date", "2025-05-01", "--national", "--codes", "20552,76942", "--output", str(xlsx)).exit_code == 0
+    assert run("fee-schedule", "--date", "2025-05-01", "--national", "--codes", "20552,76942", "--output", str(csv)).exit_code == 0
+    sheet = pd.read_excel(xlsx, dtype={"modifier": str})
+    text = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    assert len(sheet) == len(text) == 4
+    # 20552 national 2025: RVU25D total 1.57 x 32.3465 = 50.784005 -> 50.78
+    assert text.loc[0, "nonfacility_amount"] == "50.78" and round(sheet.loc[0, "nonfacility_amount"], 2) == 50.78
+
+
+def test_bad_input_gives_a_message_not_a_traceback():
+    cases = [
+        (["fee-schedule", "--date", "2026-13-01"], "is not a date"),
+        (["fee-schedule", "--date", "2026-03-02", "--codes", "99999"], "not in the PFS relative value file: 99999"),
+        (["fee-schedule", "--date", "2026-03-02", "--zip", "35958"], "split between Medicare localities"),
+        (["fee-schedule", "--date", "2030-01-01"], "no PFS relative value file"),
+        (["fee-schedule", "--date", "2026-03-02", "--zip", "35203", "--national"], "give one of"),
+        (["fee-schedule", "--date", "2026-03-02", "--output", "x.pdf", "--codes", "20552"], "must end in .csv or .xlsx"),
+    ]
+    for args, message in cases:
+        result = run(*args)
+        assert result.exit_code == 2 and message in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_vintages_lists_sources():
+    result = run("vintages")
+    assert "pfs_rvu   RVU26C          2026-01-01 to 2026-12-31  shipped  PPRRVU2026_Jul_nonQPP.csv" in result.output
+
+
+def test_module_entry_point_and_bench_print_figures():
+    done = subprocess.run([sys.executable, "-m", "estimator", "bench"], capture_output=True, text=True, check=True)
+    assert "cold load" in done.stdout and "x 109 localities x 2 settings" in done.stdout and "peak memory" in done.stdout

@@ -1,0 +1,88 @@
+"""import-cms: official layouts in, a vintage out; every bad file named by row and column, nothing half-imported."""
+
+import datetime as dt
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import FIXTURES
+from estimator.cli import main
+from estimator.store import SHIPPED, FeeSchedules
+
+BAD = FIXTURES / "bad"
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def stored(folder):
+    return sorted(p.parent.name for p in folder.glob("tables/*/*/source.yaml"))
+
+
+@pytest.mark.parametrize(
+    "fixture, message",
+    [
+        ("pprrvu_text_in_work_rvu.csv", "row 11, field 'WORK RVU': 'abc' is not a non-negative number"),
+        ("pprrvu_negative_rvu.csv", "row 11, field 'WORK RVU': '-0.64' is not a non-negative number"),
+        ("pprrvu_duplicate_code.csv", "row 12, field 'hcpcs/modifier': 20552/ appears twice"),
+        ("pprrvu_missing_column.csv", "lacks a required column"),
+        ("pprrvu_malformed_code.csv", "row 11, field 'HCPCS': '2055' is not a code"),
+        ("pprrvu_two_conversion_factors.csv", "CONV FACTOR differs between rows (33.4009, 33.5675)"),
+        ("gpci_four_decimals.csv", "row 4, field '2026 PE GPCI': '0.8755' is not a non-negative number with at most 3 decimals"),
+        ("asp_negative_limit.csv", "row 10, field 'PAYMENT LIMIT': '-0.741'"),
+        ("asp_no_rows.csv", "no data rows below the header"),
+        ("not_a_cms_file.csv", "not a CMS file this product reads"),
+        ("damaged.xlsx", "not a readable xlsx workbook"),
+        ("zip5_letter_in_zip.txt", "row 3, field 'ZIP CODE': '9950X' is not a code"),
+    ],
+)
+def test_bad_file_is_named_by_row_and_column_and_nothing_is_stored(isolated_user_data, fixture, message):
+    result = run("import-cms", BAD / fixture)
+    assert result.exit_code == 2
+    assert f"error: {fixture}" in result.output and message in result.output
+    assert "Traceback" not in result.output
+    assert stored(isolated_user_data) == []
+
+
+def test_one_bad_file_among_good_ones_imports_none(isolated_user_data):
+    result = run("import-cms", FIXTURES / "pprrvu_2026_jan_subset.csv", BAD / "asp_negative_limit.csv")
+    assert result.exit_code == 2 and stored(isolated_user_data) == []
+
+
+def test_file_without_dates_asks_for_them(isolated_user_data):
+    result = run("import-cms", FIXTURES / "opps_cap_no_dates.csv")
+    assert result.exit_code == 2 and "--effective-from" in result.output
+    result = run("import-cms", FIXTURES / "opps_cap_no_dates.csv", "--effective-from", "2027-01-01",
+                 "--effective-to", "2027-12-31", "--vintage", "OPPSCAP_2027")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert stored(isolated_user_data) == ["OPPSCAP_2027"]
+
+
+def test_imported_release_takes_over_from_its_effective_date(isolated_user_data):
+    """A July release imported by a user wins from July 1 on; the shipped one still serves June."""
+    result = run("import-cms", FIXTURES / "pprrvu_2026_jan_subset.csv", "--effective-from", "2026-07-01",
+                 "--vintage", "RVU26X", "--note", "test")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "stored RVU26X (PFS relative value file (PPRRVU), 8 rows, 2026-07-01 to 2026-12-31)" in result.output
+    schedules = FeeSchedules(roots=(SHIPPED, isolated_user_data))
+    assert schedules.in_force("pfs_rvu", dt.date(2026, 7, 1)).name == "RVU26X"
+    assert schedules.in_force("pfs_rvu", dt.date(2026, 6, 30)).name == "RVU26C"
+    again = run("import-cms", FIXTURES / "pprrvu_2026_jan_subset.csv", "--effective-from", "2026-07-01", "--vintage", "RVU26X")
+    assert again.exit_code == 2 and "already stored" in again.output
+    assert run("import-cms", FIXTURES / "pprrvu_2026_jan_subset.csv", "--effective-from", "2026-07-01",
+               "--vintage", "RVU26X", "--replace").exit_code == 0  # fmt: skip
+
+
+def test_file_dates_are_read_from_the_file(isolated_user_data):
+    result = run("import-cms", FIXTURES / "pprrvu_2026_jan_subset.csv", FIXTURES / "zip5_three_rows.txt")
+    assert result.exit_code == 0, result.output
+    assert "stored RVU26A" in result.output and "2026-01-01 to 2026-12-31" in result.output
+    assert "stored ZIP5_2025Q4" in result.output and "2025-10-01 to 2025-12-31" in result.output
+
+
+def test_descriptors_of_cpt_codes_are_dropped_on_import(isolated_user_data, tmp_path):
+    source = (FIXTURES / "pprrvu_2026_jan_subset.csv").read_text().replace("20552,,,", "20552,,Some licensed text,")
+    (tmp_path / "PPRRVU_with_text.csv").write_text(source)
+    assert run("import-cms", tmp_path / "PPRRVU_with_text.csv").exit_code == 0
+    assert "Some licensed text" not in next(isolated_user_data.glob("tables/pfs_rvu/*/table.csv")).read_text()
