@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import click
+import pandas as pd
 import yaml
 
 from .errors import InputError
@@ -148,6 +151,64 @@ def write_xlsx(table, path: Path) -> None:
                 cell.data_type = "s"
     sheet.freeze_panes = "A2"
     workbook.save(path)
+
+
+@main.command("session")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--date", "day", type=DATE, help="Date of service.")
+@click.option("--pos", "place_of_service", type=click.Choice(["11", "19", "22", "24"]), help="Place of service (11 office).")
+@click.option("--zip", "zip_code", help="ZIP code of the place of service.")
+@click.option("--locality", help="Carrier-locality, e.g. 10112-00.")
+@click.option("--muscles", "muscle_count", type=int, help="Number of distinct muscles injected.")
+@click.option("--muscle", "muscles", multiple=True, help="A muscle as NAME:SIDE (repeat), e.g. trapezius:left.")
+@click.option("--injections", type=int, help="Number of injections (recorded; never changes the code).")
+@click.option("--guidance", type=click.Choice(list(("none", "ultrasound", "fluoroscopy"))), help="Imaging guidance.")
+@click.option("--drug", "drugs", multiple=True, help="NAME:DOSEUNIT[:WASTED], e.g. triamcinolone:40mg (repeat).")
+@click.option("--em", "em_code", help="Same-day office E/M code (99202-99215).")
+@click.option("--em-separate", "em_separately_identifiable", is_flag=True, default=None,
+              help="The E/M is significant and separately identifiable (modifier 25).")  # fmt: skip
+@click.option("--dx", "diagnoses", multiple=True, help="ICD-10-CM diagnosis (repeat).")
+@click.option("--repeat", type=click.Choice(["same_physician", "another_physician"]), help="Repeat session (76 / 77).")
+@click.option("--prior", "prior_sessions", multiple=True, help="Date of a prior TPI session (repeat).")
+@click.option("--deductible", "deductible_remaining", help="Patient's remaining Part B deductible in dollars.")
+@click.option("--nonpar", is_flag=True, default=None, help="The provider does not participate in Medicare.")
+@click.option("--cf-track", type=click.Choice(["standard", "qualifying_apm"]))
+@click.option("--json", "as_json", is_flag=True, help="Print the claim as JSON.")
+def session_command(file, as_json, nonpar, day, **flags):
+    """Estimate the Medicare claim of one trigger point session (from FILE.json and/or flags)."""
+    from .session import Session, estimate
+
+    data = {}
+    if file:
+        try:
+            data = json.loads(file.read_text(), parse_float=Decimal)
+        except json.JSONDecodeError as error:
+            raise InputError(f"not valid JSON ({error.msg})", file=file.name, row=error.lineno) from None
+        if not isinstance(data, dict):
+            raise InputError("the session must be a JSON object", file=file.name)
+    if day:
+        data["date_of_service"] = day.isoformat()
+    if nonpar:
+        data["participating"] = False
+    for name, value in flags.items():
+        if value not in (None, ()):
+            data[name] = list(value) if isinstance(value, tuple) else value
+    claim = estimate(FeeSchedules(), Session.from_dict(data))
+    if as_json:
+        click.echo(claim.to_json())
+        return
+    click.echo(f"{claim.session.date_of_service}  {claim.setting}  locality {claim.locality}")
+    table = claim.to_frame()[["code", "modifiers", "units", "biller", "allowed", "patient_share", "medicare_payment",
+                              "sequestration", "expected_to_provider", "reason"]]  # fmt: skip
+    click.echo(table.to_string(index=False, max_colwidth=90))
+    totals = claim.totals()
+    click.echo("totals: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+    for warning in claim.warnings:
+        click.echo(f"warning: {warning}")
+    for note in claim.notes:
+        click.echo(f"note: {note}")
+    click.echo("\nsame session by site of service:")
+    click.echo(pd.DataFrame(claim.sites).drop(columns="notes").to_string(index=False))
 
 
 @main.command("bench")

@@ -60,3 +60,34 @@ def test_vintages_lists_sources():
 def test_module_entry_point_and_bench_print_figures():
     done = subprocess.run([sys.executable, "-m", "estimator", "bench"], capture_output=True, text=True, check=True)
     assert "cold load" in done.stdout and "x 109 localities x 2 settings" in done.stdout and "peak memory" in done.stdout
+
+
+def test_session_from_file_prints_the_claim_and_sites():
+    from conftest import FIXTURES
+
+    result = run("session", str(FIXTURES / "session_office.json"))
+    assert result.exit_code == 0, result.output
+    assert "20552" in result.output and "47.25" in result.output and "99213" in result.output
+    assert "totals: allowed 196.41" in result.output
+    assert "same session by site of service" in result.output and "ambulatory surgical center" in result.output
+
+
+def test_session_flags_and_json():
+    import json
+
+    result = run("session", "--muscles", "2", "--drug", "triamcinolone:40mg", "--guidance", "ultrasound",
+                 "--zip", "35203", "--date", "2026-03-02", "--dx", "M79.18", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [line["code"] for line in data["lines"]] == ["20552", "76942", "J3301"]
+    assert data["totals"]["allowed"] == "108.62"  # 47.25 + 58.41 + 2.96
+
+
+def test_session_bad_files_give_messages():
+    from conftest import FIXTURES
+
+    bad = FIXTURES / "bad"
+    result = run("session", str(bad / "session_negative_dose.json"))
+    assert result.exit_code == 2 and "must be more than 0" in result.output and "Traceback" not in result.output
+    result = run("session", str(bad / "session_not_json.json"))
+    assert result.exit_code == 2 and "session_not_json.json, row 2: not valid JSON" in result.output
