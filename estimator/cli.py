@@ -198,7 +198,7 @@ def session_command(file, as_json, nonpar, day, **flags):
         click.echo(claim.to_json())
         return
     click.echo(f"{claim.session.date_of_service}  {claim.setting}  locality {claim.locality}")
-    table = claim.to_frame()[["code", "modifiers", "units", "biller", "allowed", "patient_share", "medicare_payment",
+    table = claim.to_frame()[["code", "modifiers", "units", "biller", "allowed", "patient_share", "payer_payment",
                               "sequestration", "expected_to_provider", "reason"]]  # fmt: skip
     click.echo(table.to_string(index=False, max_colwidth=90))
     totals = claim.totals()

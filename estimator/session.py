@@ -195,22 +195,23 @@ class ClaimLine:
     source: str
     coinsurance_rate: Fraction = Fraction(0)
     limiting_charge: Decimal | None = None
+    copay: Decimal = Decimal("0.00")
     deductible: Decimal = Decimal("0.00")
     coinsurance: Decimal = Decimal("0.00")
-    medicare_payment: Decimal = Decimal("0.00")
+    payer_payment: Decimal = Decimal("0.00")
     sequestration: Decimal = Decimal("0.00")
 
     @property
     def patient_share(self) -> Decimal:
-        return self.deductible + self.coinsurance
+        return self.copay + self.deductible + self.coinsurance
 
     @property
     def expected_to_provider(self) -> Decimal:
-        """What the biller expects to collect: the patient's share plus Medicare's payment after sequestration."""
-        return self.patient_share + self.medicare_payment - self.sequestration
+        """What the biller expects to collect: the patient's share plus the payer's payment after sequestration."""
+        return self.patient_share + self.payer_payment - self.sequestration
 
 
-MONEY_FIELDS = ("allowed", "deductible", "coinsurance", "patient_share", "medicare_payment", "sequestration",
+MONEY_FIELDS = ("allowed", "copay", "deductible", "coinsurance", "patient_share", "payer_payment", "sequestration",
                 "expected_to_provider")  # fmt: skip
 
 
@@ -457,22 +458,28 @@ def drug_lines(schedules: FeeSchedules, session: Session) -> tuple[list[ClaimLin
     return lines, warnings, notes
 
 
-def apply_patient_share(lines: list[ClaimLine], deductible: Decimal, day: dt.date) -> None:
-    """Deductible first (line order), then coinsurance per line, then 2% sequestration of Medicare's payment.
+def apply_patient_share(lines: list[ClaimLine], *, deductible: Decimal, sequestration: Fraction,
+                        copay: Decimal = Decimal("0.00"), coinsurance: Fraction | None = None) -> None:  # fmt: skip
+    """Copay, then the remaining deductible (line order), then coinsurance per line; sequestration last.
 
-    Part B: 42 CFR 410.152 and 410.160; sequestration: Budget Control Act of 2011 s. 251A as
-    extended (fee_schedules/parameters). Each figure is rounded half up to the cent per line.
+    Medicare Part B: no copay, the Part B deductible, 20% coinsurance or the drug's own
+    percentage from the ASP file (42 CFR 410.152, 410.160); sequestration of 2% comes off
+    Medicare's own payment (Budget Control Act of 2011 s. 251A as extended). Other payers
+    bring their own copay, deductible and coinsurance. Each figure is rounded half up to the
+    cent per line.
     """
-    sequestration = rate("sequestration_rate", day)
-    remaining = deductible
+    copay_left, deductible_left = copay, deductible
     for line in lines:
         if line.allowed <= 0:
             continue
-        line.deductible = min(remaining, line.allowed)
-        remaining -= line.deductible
-        line.coinsurance = round_cents(Fraction(line.allowed - line.deductible) * line.coinsurance_rate)
-        line.medicare_payment = line.allowed - line.deductible - line.coinsurance
-        line.sequestration = round_cents(Fraction(line.medicare_payment) * sequestration)
+        line.copay = min(copay_left, line.allowed)
+        copay_left -= line.copay
+        line.deductible = min(deductible_left, line.allowed - line.copay)
+        deductible_left -= line.deductible
+        share = line.coinsurance_rate if coinsurance is None else coinsurance
+        line.coinsurance = round_cents(Fraction(line.allowed - line.copay - line.deductible) * share)
+        line.payer_payment = line.allowed - line.copay - line.deductible - line.coinsurance
+        line.sequestration = round_cents(Fraction(line.payer_payment) * sequestration)
 
 
 def _cents(value) -> Decimal:
@@ -600,7 +607,7 @@ def estimate(schedules: FeeSchedules, session: Session, *, compare_sites: bool =
     if not 0 <= deductible <= annual:
         raise InputError(f"remaining deductible {deductible} must be between 0 and the {day.year} deductible {annual}",
                          field="deductible_remaining")  # fmt: skip
-    apply_patient_share(lines, deductible.quantize(Decimal("0.01")), day)
+    apply_patient_share(lines, deductible=deductible.quantize(Decimal("0.01")), sequestration=rate("sequestration_rate", day))
     if not session.participating:
         notes.append("Non-participating: PFS lines at 95% of the par amount; the patient may be billed up to the "
                      "limiting charge (109.25% of par) when the claim is not assigned. Drugs are paid on assignment.")  # fmt: skip
@@ -625,7 +632,7 @@ def site_summary(claim: Claim) -> dict:
         "facility_allowed": f"{by('facility'):.2f}",
         "total_allowed": f"{claim.total('allowed'):.2f}",
         "patient_share": f"{claim.total('patient_share'):.2f}",
-        "medicare_payment_after_sequestration": f"{claim.total('medicare_payment') - claim.total('sequestration'):.2f}",
+        "medicare_payment_after_sequestration": f"{claim.total('payer_payment') - claim.total('sequestration'):.2f}",
         "sources": ", ".join(sources),
         "notes": " ".join(claim.facility_notes),
     }

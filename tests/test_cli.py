@@ -68,7 +68,7 @@ def test_session_from_file_prints_the_claim_and_sites():
     result = run("session", str(FIXTURES / "session_office.json"))
     assert result.exit_code == 0, result.output
     assert "20552" in result.output and "47.25" in result.output and "99213" in result.output
-    assert "totals: allowed 196.41" in result.output
+    assert "totals: allowed 196.41, copay 0.00" in result.output
     assert "same session by site of service" in result.output and "ambulatory surgical center" in result.output
 
 

@@ -38,10 +38,10 @@ def test_office_session_with_guidance_drug_and_em(shipped):
     assert [(l.code, l.modifiers, l.units, str(l.allowed)) for l in claim.lines] == [
         ("20552", (), 1, "47.25"), ("76942", (), 1, "58.41"), ("99213", ("25",), 1, "87.79"), ("J3301", ("JZ",), 4, "2.96")]
     assert [str(l.coinsurance) for l in claim.lines] == ["9.45", "11.68", "17.56", "0.59"]
-    assert [str(l.medicare_payment) for l in claim.lines] == ["37.80", "46.73", "70.23", "2.37"]
+    assert [str(l.payer_payment) for l in claim.lines] == ["37.80", "46.73", "70.23", "2.37"]
     assert [str(l.sequestration) for l in claim.lines] == ["0.76", "0.93", "1.40", "0.05"]
-    assert claim.totals() == {"allowed": "196.41", "deductible": "0.00", "coinsurance": "39.28", "patient_share": "39.28",
-                              "medicare_payment": "157.13", "sequestration": "3.14", "expected_to_provider": "193.27"}  # fmt: skip
+    assert claim.totals() == {"allowed": "196.41", "copay": "0.00", "deductible": "0.00", "coinsurance": "39.28", "patient_share": "39.28",
+                              "payer_payment": "157.13", "sequestration": "3.14", "expected_to_provider": "193.27"}  # fmt: skip
     assert claim.warnings == []
 
 
@@ -50,8 +50,8 @@ def test_deductible_first_then_coinsurance(shipped):
     20% of (58.41 - 52.75) = 1.132 -> 1.13, Medicare 4.53, sequestration 0.0906 -> 0.09."""
     claim = claim_for(shipped, muscle_count=2, guidance="ultrasound", deductible_remaining="100")
     tpi, us = claim.lines
-    assert (tpi.deductible, tpi.coinsurance, tpi.medicare_payment) == (Decimal("47.25"), 0, 0)
-    assert (us.deductible, us.coinsurance, us.medicare_payment, us.sequestration) == (
+    assert (tpi.deductible, tpi.coinsurance, tpi.payer_payment) == (Decimal("47.25"), 0, 0)
+    assert (us.deductible, us.coinsurance, us.payer_payment, us.sequestration) == (
         Decimal("52.75"), Decimal("1.13"), Decimal("4.53"), Decimal("0.09"))
 
 
