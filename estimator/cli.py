@@ -118,29 +118,30 @@ def fee_schedule(day, locality, zip_code, national, all_localities, codes, cf_tr
         click.echo(f"note: {note}", err=True)
     if output is None:
         click.echo(table.to_csv(index=False, lineterminator="\n"), nl=False)
-    elif output.suffix.lower() == ".xlsx":
-        write_xlsx(table, output)
-    elif output.suffix.lower() == ".csv":
-        table.to_csv(output, index=False, lineterminator="\n")
     else:
-        raise InputError("the output must end in .csv or .xlsx", field="--output")
-    if output:
-        click.echo(f"wrote {len(table)} rows to {output}", err=True)
+        write_table(table, output, "Fee schedule")
 
 
-def write_xlsx(table, path: Path) -> None:
+MONEY_SUFFIXES = ("_amount", "_charge", "_charges", "_cap", "_payment", "_share", "_responsibility", "_collections")
+MONEY_NAMES = {"allowed", "copay", "deductible", "coinsurance", "sequestration", "expected_to_provider", "denied",
+               "at_risk_frequency", "at_risk_coverage", "limiting_charge"}  # fmt: skip
+
+
+def write_xlsx(table, path: Path, title: str) -> None:
     """Amount columns as numbers with two decimals; everything else as text (never a formula)."""
+    if len(table) >= 1_048_576:
+        raise InputError(f"{len(table):,} rows do not fit in an Excel sheet; write a .csv instead", field="--output")
     from decimal import Decimal
 
     from openpyxl import Workbook
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = "Fee schedule"
+    sheet.title = title
     sheet.append(list(table.columns))
-    money = [i for i, c in enumerate(table.columns) if c.endswith(("_amount", "_charge", "_cap", "_payment"))]
+    money = [i for i, c in enumerate(table.columns) if c.endswith(MONEY_SUFFIXES) or c in MONEY_NAMES]
     for row in table.itertuples(index=False):
-        cells = [Decimal(v) if i in money and v else v for i, v in enumerate(row)]
+        cells = [Decimal(str(v)) if i in money and str(v) not in ("", "nan", "<NA>") else v for i, v in enumerate(row)]
         sheet.append(cells)
     for i in money:
         for (cell,) in sheet.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
@@ -153,39 +154,46 @@ def write_xlsx(table, path: Path) -> None:
     workbook.save(path)
 
 
-@main.command("session")
-@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--date", "day", type=DATE, help="Date of service.")
-@click.option("--pos", "place_of_service", type=click.Choice(["11", "19", "22", "24"]), help="Place of service (11 office).")
-@click.option("--zip", "zip_code", help="ZIP code of the place of service.")
-@click.option("--locality", help="Carrier-locality, e.g. 10112-00.")
-@click.option("--muscles", "muscle_count", type=int, help="Number of distinct muscles injected.")
-@click.option("--muscle", "muscles", multiple=True, help="A muscle as NAME:SIDE (repeat), e.g. trapezius:left.")
-@click.option("--injections", type=int, help="Number of injections (recorded; never changes the code).")
-@click.option("--guidance", type=click.Choice(list(("none", "ultrasound", "fluoroscopy"))), help="Imaging guidance.")
-@click.option("--drug", "drugs", multiple=True, help="NAME:DOSEUNIT[:WASTED], e.g. triamcinolone:40mg (repeat).")
-@click.option("--em", "em_code", help="Same-day office E/M code (99202-99215).")
-@click.option("--em-separate", "em_separately_identifiable", is_flag=True, default=None,
-              help="The E/M is significant and separately identifiable (modifier 25).")  # fmt: skip
-@click.option("--dx", "diagnoses", multiple=True, help="ICD-10-CM diagnosis (repeat).")
-@click.option("--repeat", type=click.Choice(["same_physician", "another_physician"]), help="Repeat session (76 / 77).")
-@click.option("--prior", "prior_sessions", multiple=True, help="Date of a prior TPI session (repeat).")
-@click.option("--deductible", "deductible_remaining", help="Patient's remaining Part B deductible in dollars.")
-@click.option("--nonpar", is_flag=True, default=None, help="The provider does not participate in Medicare.")
-@click.option("--cf-track", type=click.Choice(["standard", "qualifying_apm"]))
-@click.option("--json", "as_json", is_flag=True, help="Print the claim as JSON.")
-def session_command(file, as_json, nonpar, day, **flags):
-    """Estimate the Medicare claim of one trigger point session (from FILE.json and/or flags)."""
-    from .session import Session, estimate
+SESSION_OPTIONS = [
+    click.option("--date", "day", type=DATE, help="Date of service."),
+    click.option("--pos", "place_of_service", type=click.Choice(["11", "19", "22", "24"]), help="Place of service (11 office)."),
+    click.option("--zip", "zip_code", help="ZIP code of the place of service."),
+    click.option("--locality", help="Carrier-locality, e.g. 10112-00."),
+    click.option("--muscles", "muscle_count", type=int, help="Number of distinct muscles injected."),
+    click.option("--muscle", "muscles", multiple=True, help="A muscle as NAME:SIDE (repeat), e.g. trapezius:left."),
+    click.option("--injections", type=int, help="Number of injections (recorded; never changes the code)."),
+    click.option("--guidance", type=click.Choice(["none", "ultrasound", "fluoroscopy"]), help="Imaging guidance."),
+    click.option("--drug", "drugs", multiple=True, help="NAME:DOSEUNIT[:WASTED], e.g. triamcinolone:40mg (repeat)."),
+    click.option("--em", "em_code", help="Same-day office E/M code (99202-99215)."),
+    click.option("--em-separate", "em_separately_identifiable", is_flag=True, default=None,
+                 help="The E/M is significant and separately identifiable (modifier 25)."),
+    click.option("--dx", "diagnoses", multiple=True, help="ICD-10-CM diagnosis (repeat)."),
+    click.option("--repeat", type=click.Choice(["same_physician", "another_physician"]), help="Repeat session (76 / 77)."),
+    click.option("--prior", "prior_sessions", multiple=True, help="Date of a prior TPI session (repeat)."),
+    click.option("--deductible", "deductible_remaining", help="Patient's remaining Part B deductible in dollars."),
+    click.option("--nonpar", is_flag=True, default=None, help="The provider does not participate in Medicare."),
+    click.option("--cf-track", type=click.Choice(["standard", "qualifying_apm"])),
+]  # fmt: skip
 
-    data = {}
-    if file:
-        try:
-            data = json.loads(file.read_text(), parse_float=Decimal)
-        except json.JSONDecodeError as error:
-            raise InputError(f"not valid JSON ({error.msg})", file=file.name, row=error.lineno) from None
-        if not isinstance(data, dict):
-            raise InputError("the session must be a JSON object", file=file.name)
+
+def session_options(command):
+    for option in reversed(SESSION_OPTIONS):
+        command = option(command)
+    return command
+
+
+def read_json(file: Path):
+    try:
+        return json.loads(file.read_text(encoding="utf-8"), parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        raise InputError(f"not valid JSON ({error.msg})", file=file.name, row=error.lineno) from None
+
+
+def session_data(data: dict, day, nonpar, flags: dict) -> dict:
+    """A session's fields from a JSON object, overridden by command-line flags."""
+    if not isinstance(data, dict):
+        raise InputError("the session must be a JSON object", field="session")
+    data = dict(data)
     if day:
         data["date_of_service"] = day.isoformat()
     if nonpar:
@@ -193,6 +201,18 @@ def session_command(file, as_json, nonpar, day, **flags):
     for name, value in flags.items():
         if value not in (None, ()):
             data[name] = list(value) if isinstance(value, tuple) else value
+    return data
+
+
+@main.command("session")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@session_options
+@click.option("--json", "as_json", is_flag=True, help="Print the claim as JSON.")
+def session_command(file, as_json, nonpar, day, **flags):
+    """Estimate the Medicare claim of one trigger point session (from FILE.json and/or flags)."""
+    from .session import Session, estimate
+
+    data = session_data(read_json(file) if file else {}, day, nonpar, flags)
     claim = estimate(FeeSchedules(), Session.from_dict(data))
     if as_json:
         click.echo(claim.to_json())
@@ -209,6 +229,197 @@ def session_command(file, as_json, nonpar, day, **flags):
         click.echo(f"note: {note}")
     click.echo("\nsame session by site of service:")
     click.echo(pd.DataFrame(claim.sites).drop(columns="notes").to_string(index=False))
+
+
+# -- payers, practice, comparison, forecast -------------------------------------------------
+
+
+@main.group()
+def payers():
+    """Payer contracts saved in the practice database (see TPI_ESTIMATOR_DB)."""
+
+
+@payers.command("list")
+def payers_list():
+    """One line per saved payer."""
+    from .db import Database
+
+    for c in Database().contracts():
+        basis = {"medicare": "Medicare PFS/ASP", "percent_of_medicare": f"{c.percent}% of Medicare"
+                 + (f" {c.medicare_year}" if c.medicare_year else " (rolling)"),
+                 "fee_schedule": f"fee schedule ({len(c.fees)} codes)", "percent_of_charges": f"{c.percent}% of charges"}[c.method]  # fmt: skip
+        click.echo(f"{c.payer:40} {c.kind:19} {basis}{'  [example]' if c.example else ''}")
+
+
+@payers.command("show")
+@click.argument("name")
+def payers_show(name):
+    """A payer's contract as YAML."""
+    from .contracts import dump_contracts
+    from .db import Database
+
+    click.echo(dump_contracts([Database().contract(name)]), nl=False)
+
+
+@payers.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Overwrite payers of the same name.")
+def payers_import(file, replace):
+    """Add contracts from a YAML or JSON file (all or none)."""
+    from .contracts import load_contracts
+    from .db import Database
+
+    contracts = load_contracts(file.read_text(encoding="utf-8"), file.name)
+    Database().add_contracts(contracts, replace=replace)
+    click.echo(f"imported {len(contracts)} contract(s): {', '.join(c.payer for c in contracts)}")
+
+
+@payers.command("export")
+@click.option("--output", type=click.Path(path_type=Path), help="Write to a .yaml or .json file (default: stdout).")
+def payers_export(output):
+    """All contracts as YAML (or JSON when the output ends in .json)."""
+    from .contracts import dump_contracts
+    from .db import Database
+
+    text = dump_contracts(Database().contracts(), as_json=bool(output and output.suffix.lower() == ".json"))
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@payers.command("delete")
+@click.argument("name")
+def payers_delete(name):
+    """Delete a saved payer."""
+    from .db import Database
+
+    Database().delete_contract(name)
+    click.echo(f"deleted {name}")
+
+
+@payers.command("fees")
+@click.argument("name")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--date", "day", type=DATE, default=dt.date.today, help="Check codes against the files in force then.")
+def payers_fees(name, file, day):
+    """Load a payer's fee schedule (CSV/XLSX: code [, modifier], amount) into its contract."""
+    from dataclasses import replace
+
+    from .db import Database
+    from .uploads import read_fee_schedule
+
+    schedules = FeeSchedules()
+    known = set(schedules.table(schedules.in_force("pfs_rvu", day))["hcpcs"])
+    asp = schedules.latest_on_or_before("asp", day)
+    if asp:
+        known |= set(schedules.table(asp)["hcpcs"])
+    database = Database()
+    contract = database.contract(name)
+    fees = read_fee_schedule(file, known)
+    database.add_contracts([replace(contract, fees=fees, method="fee_schedule")], replace=True)
+    click.echo(f"{name}: {len(fees)} fees loaded; the contract now pays by fee schedule")
+
+
+@main.group()
+def practice():
+    """The practice: location, participation, CF track, charge master."""
+
+
+@practice.command("show")
+def practice_show():
+    from .db import Database
+
+    click.echo(yaml.safe_dump(Database().practice().to_dict(), sort_keys=False), nl=False)
+
+
+@practice.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def practice_import(file):
+    """Replace the practice from a YAML or JSON file."""
+    from .contracts import Practice
+    from .db import Database
+
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise InputError(f"not valid YAML/JSON ({error})", file=file.name) from None
+    if not isinstance(data, dict):
+        raise InputError("the practice must be a mapping of fields", file=file.name)
+    Database().save_practice(Practice.from_dict(data))
+    click.echo(f"saved practice {data['name']}")
+
+
+@main.command("compare")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@session_options
+@click.option("--codes", help="Compare a list of PFS codes instead of a session, e.g. 20552,76942.")
+@click.option("--payers", "payer_names", help="Comma-separated payer names (default: every saved payer).")
+@click.option("--lines", "show_lines", is_flag=True, help="Also print every payer's claim lines.")
+@click.option("--output", type=click.Path(path_type=Path), help="Write the per-line comparison to .csv or .xlsx.")
+def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, **flags):
+    """Compare saved payers for one session, a session mix ({"mix": [{"count": N, "session": {...}}]}) or --codes."""
+    from .contracts import codes_builder, compare, session_builder
+    from .db import Database
+    from .session import Session
+
+    database, schedules = Database(), FeeSchedules()
+    practice_ = database.practice()
+    contracts = database.contracts()
+    if payer_names:
+        contracts = [database.contract(n.strip()) for n in payer_names.split(",")]
+    where = {k: v for k, v in (("zip_code", practice_.zip_code), ("locality", practice_.locality)) if v}
+    base = {"participating": practice_.participating, "cf_track": practice_.cf_track} | where
+    raw = read_json(file) if file else {}
+    mix = raw.get("mix") if isinstance(raw, dict) and "mix" in raw else [{"count": 1, "session": raw}]
+    items = []
+    for entry in mix:
+        count = entry.get("count", 1) if isinstance(entry, dict) else None
+        if not isinstance(count, int) or count < 1:
+            raise InputError(f"{count!r}: a count is a whole number of sessions, at least 1", field="mix")
+        data = session_data(base | entry.get("session", {}), day, nonpar, flags)
+        if codes:
+            data.setdefault("muscle_count", 1)
+        session = Session.from_dict(data)
+        build = codes_builder(schedules, codes.split(","), session) if codes else session_builder(schedules, session)
+        items.append((build, count))
+    totals, lines = compare(items, contracts, practice_, items and Session.from_dict(data).date_of_service)
+    shown = totals[["rank", "payer", "kind", "allowed", "patient_share", "payer_payment", "expected",
+                    "percent_of_medicare", "difference_to_best"]]  # fmt: skip
+    click.echo(shown.to_string(index=False))
+    for row in totals.itertuples():
+        if row.reasons or row.warnings:
+            click.echo(f"\n{row.payer}: {row.reasons} {row.warnings}".rstrip())
+    if show_lines:
+        click.echo("\n" + lines[["payer", "item", "code", "modifiers", "units", "allowed", "patient_share", "reason"]].to_string(index=False))
+    if output:
+        write_table(lines, output, "Payer comparison")
+
+
+def write_table(table: pd.DataFrame, output: Path, title: str) -> None:
+    if output.suffix.lower() == ".csv":
+        table.to_csv(output, index=False, lineterminator="\n")
+    elif output.suffix.lower() == ".xlsx":
+        write_xlsx(table.astype(str), output, title)
+    else:
+        raise InputError("the output must end in .csv or .xlsx", field="--output")
+    click.echo(f"wrote {len(table)} rows to {output}", err=True)
+
+
+@main.command("forecast")
+@click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--output", type=click.Path(path_type=Path), help="Write the monthly table to .csv or .xlsx.")
+def forecast_command(scenario_file, output):
+    """Monthly revenue forecast per payer and scenario from a scenario file (YAML)."""
+    from .db import Database
+    from .forecast import load_scenario_file, run, summary
+
+    database = Database()
+    table = run(FeeSchedules(), load_scenario_file(scenario_file), database.contracts(), database.practice())
+    click.echo(summary(table).to_string(index=False))
+    if output:
+        write_table(table, output, "Forecast")
 
 
 @main.command("bench")

@@ -25,6 +25,7 @@ import pandas as pd
 
 from .errors import InputError
 from .money import bad_decimal_rows, decimal_text
+from .uploads import decode, xlsx_rows
 
 HCPCS = r"[0-9A-Z]{4}[0-9A-Z]"
 MODIFIER = r"(?:[0-9A-Z]{2})?"
@@ -261,15 +262,6 @@ class ParsedFile:
 # -- reading a file into a grid of text cells ---------------------------------------------
 
 
-def _decode(raw: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise AssertionError("latin-1 decodes any bytes")
-
-
 def _zip5_fixed_width(text: str) -> list[list[str]]:
     """ZIP5 fixed-width records (ZIP5lyout.txt) -> the header and cells of the xlsx edition."""
     fields = [("STATE", 0, 2), ("ZIP CODE", 2, 7), ("CARRIER", 7, 12), ("LOCALITY", 12, 14),
@@ -280,27 +272,12 @@ def _zip5_fixed_width(text: str) -> list[list[str]]:
     return rows
 
 
-def _xlsx_rows(path: Path) -> list[list[str]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged workbook
-        raise InputError(f"not a readable xlsx workbook ({exc})", file=path.name) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        return [["" if v is None else (repr(v) if isinstance(v, float) else str(v)) for v in row]
-                for row in sheet.iter_rows(values_only=True)]  # fmt: skip
-    finally:
-        workbook.close()
-
-
 def read_rows(path: Path) -> list[list[str]]:
     """The file as rows of text cells (csv, xlsx, or the ZIP5 fixed-width txt)."""
     suffix = path.suffix.lower()
     if suffix == ".xlsx" or path.read_bytes()[:4] == b"PK\x03\x04":
-        return _xlsx_rows(path)
-    text = _decode(path.read_bytes())
+        return xlsx_rows(path)
+    text = decode(path.read_bytes())
     if suffix == ".txt" and re.match(r"[A-Z]{2}\d{5}\d{5}\d{2}", text):
         return _zip5_fixed_width(text)
     return [row for row in csv.reader(io.StringIO(text))]

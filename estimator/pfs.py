@@ -12,6 +12,7 @@ dollars) and each published amount is rounded half up to the cent once.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -46,19 +47,25 @@ class Basis:
         notes = []
         if self.floor_rule is not None and not self.floor_rule.confirmed:
             notes.append(f"Work GPCI floor: {self.floor_rule.note}")
+        if self.cf_track not in ("standard", "qualifying_apm"):
+            notes.append(f"What-if conversion factor {self.cf_track} (not a CMS figure).")
         if self.opps_cap is None:
             notes.append(f"No OPPS imaging cap file is held for {self.date_of_service}; no cap applied.")
         return notes
 
 
 def conversion_factor(schedules: FeeSchedules, day: dt.date, track: str) -> tuple[Vintage, Fraction]:
-    """The PFS CF: the RVU file's CONV FACTOR, or the qualifying-APM CF parameter (CY2026 on)."""
+    """The PFS CF: the RVU file's CONV FACTOR, the qualifying-APM CF parameter (CY2026 on), or a
+    what-if figure given as text with at most 4 decimals (e.g. "32.0000")."""
     rvu = schedules.in_force("pfs_rvu", day)
+    if re.fullmatch(r"\d{1,3}(?:\.\d{1,4})?", track):
+        return rvu, Fraction(track)
     if track == "standard":
         return rvu, Fraction(rvu.source["conversion_factor"])
     if track == "qualifying_apm":
         return rvu, rate("pfs/conversion_factor_qualifying_apm", day)
-    raise InputError(f"unknown conversion-factor track {track!r} (standard or qualifying_apm)", field="cf_track")
+    raise InputError(f"unknown conversion-factor track {track!r} (standard, qualifying_apm, or a figure such as 33.0000)",
+                     field="cf_track")  # fmt: skip
 
 
 def work_gpci_column(gpci: pd.DataFrame, floor: bool, vintage: Vintage) -> pd.Series:

@@ -195,6 +195,7 @@ class ClaimLine:
     source: str
     coinsurance_rate: Fraction = Fraction(0)
     limiting_charge: Decimal | None = None
+    unit_price: Fraction | None = None  # drugs: the ASP payment limit per billing unit
     copay: Decimal = Decimal("0.00")
     deductible: Decimal = Decimal("0.00")
     coinsurance: Decimal = Decimal("0.00")
@@ -447,12 +448,12 @@ def drug_lines(schedules: FeeSchedules, session: Session) -> tuple[list[ClaimLin
         basis = f"{units} x {row['dosage']} at ${limit.numerator / limit.denominator:.3f} (ASP payment limit, already 106% of ASP)"
         lines.append(ClaimLine(hcpcs, modifiers, units, f"{entry['name']} {dose_text}", "physician",
                                round_cents(units * limit), f"{dose_text} = {units} unit(s) of {row['dosage']}, rounded up; {basis}.",
-                               vintage.name, coinsurance))  # fmt: skip
+                               vintage.name, coinsurance, unit_price=limit))  # fmt: skip
         if all_units > units:
             wasted_text = f"{drug.wasted} {drug.unit} discarded from a single-dose vial"
             lines.append(ClaimLine(hcpcs, ("JW",), all_units - units, f"{entry['name']} waste", "physician",
                                    round_cents((all_units - units) * limit), f"{wasted_text}: {all_units - units} unit(s).",
-                                   vintage.name, coinsurance))  # fmt: skip
+                                   vintage.name, coinsurance, unit_price=limit))  # fmt: skip
         elif drug.wasted > 0:
             notes.append(f"The {drug.wasted} {drug.unit} of {entry['name']} discarded is within the units already billed.")
     return lines, warnings, notes

@@ -1,0 +1,134 @@
+"""Reading files a user uploads (CSV or XLSX) without trusting them.
+
+An xlsx is a zip of XML. Before openpyxl opens one: its size, member count, total
+uncompressed size and compression ratio are checked (zip bombs), macro-enabled workbooks
+are refused, and XML is parsed through defusedxml (openpyxl uses it when installed), so
+entity tricks (XXE, billion laughs) fail. The workbook is opened read-only, values only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import defusedxml  # noqa: F401  (openpyxl parses through defusedxml when it is installed)
+
+from .errors import InputError
+
+MAX_FILE_BYTES = 50 * 2**20
+MAX_MEMBERS = 2_000
+MAX_UNCOMPRESSED_BYTES = 500 * 2**20
+MAX_RATIO = 200
+
+
+def check_xlsx(path: Path) -> None:
+    """Refuse a workbook that is too big, a zip bomb, or carries macros."""
+    name = Path(path).name
+    if Path(path).stat().st_size > MAX_FILE_BYTES:
+        raise InputError(f"larger than {MAX_FILE_BYTES // 2**20} MB", file=name)
+    if Path(path).suffix.lower() in (".xlsm", ".xlsb", ".xls"):
+        raise InputError("only .xlsx workbooks are read (no macros, no legacy formats)", file=name)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in archive.namelist() else b""
+    except (zipfile.BadZipFile, OSError) as error:
+        raise InputError(f"not a readable xlsx workbook ({error})", file=name) from None
+    if len(members) > MAX_MEMBERS:
+        raise InputError(f"the workbook has {len(members)} parts (limit {MAX_MEMBERS})", file=name)
+    if sum(m.file_size for m in members) > MAX_UNCOMPRESSED_BYTES:
+        raise InputError("the workbook expands to more than 500 MB (a zip bomb?)", file=name)
+    for member in members:
+        if member.file_size > MAX_RATIO * max(member.compress_size, 1) and member.file_size > 2**20:
+            raise InputError(f"part {member.filename} is compressed more than {MAX_RATIO}:1 (a zip bomb?)", file=name)
+        if member.filename.lower().endswith("vbaproject.bin"):
+            raise InputError("the workbook carries macros; save it as a plain .xlsx", file=name)
+    if b"macroEnabled" in types:
+        raise InputError("the workbook is macro-enabled; save it as a plain .xlsx", file=name)
+
+
+def xlsx_rows(path: Path) -> list[list[str]]:
+    """The first sheet's cells as text, after :func:`check_xlsx`."""
+    from openpyxl import load_workbook
+
+    check_xlsx(path)
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+        try:
+            return [["" if v is None else (repr(v) if isinstance(v, float) else str(v)) for v in row]
+                    for row in workbook.worksheets[0].iter_rows(values_only=True)]  # fmt: skip
+        finally:
+            workbook.close()
+    except InputError:
+        raise
+    except Exception as error:  # openpyxl and defusedxml raise many types for a damaged or hostile workbook
+        raise InputError(f"not a readable xlsx workbook ({type(error).__name__}: {error})", file=Path(path).name) from None
+
+
+def decode(raw: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
+def table_rows(path: Path) -> list[list[str]]:
+    """Rows of text cells from a CSV or XLSX upload."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", file=path)
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xlsb", ".xls") or path.read_bytes()[:4] == b"PK\x03\x04":
+        return xlsx_rows(path)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise InputError(f"larger than {MAX_FILE_BYTES // 2**20} MB", file=path.name)
+    return list(csv.reader(io.StringIO(decode(path.read_bytes()))))
+
+
+CODE_HEADERS = ("hcpcs", "code", "cpt", "cpt/hcpcs", "hcpcs code", "procedure code")
+MODIFIER_HEADERS = ("modifier", "mod")
+AMOUNT_HEADERS = ("amount", "fee", "rate", "allowed", "allowed amount", "price", "fee amount")
+
+
+def read_fee_schedule(path: Path, known_codes: set[str]) -> dict[str, Decimal]:
+    """A payer's fee schedule (columns code [, modifier], amount) -> {code or code-modifier: amount}.
+
+    Every row is checked: a code that is neither in the PFS nor the ASP file, or text in the
+    amount column, stops the import with its row and column named.
+    """
+    rows = table_rows(path)
+    name = Path(path).name
+    if not rows:
+        raise InputError("the file is empty", file=name)
+    header = [c.strip().lower() for c in rows[0]]
+
+    def column(names, label, required=True):
+        found = next((i for i, h in enumerate(header) if h in names), None)
+        if found is None and required:
+            raise InputError(f"no {label} column (one of: {', '.join(names)})", file=name, row=1)
+        return found
+
+    code_at, amount_at, modifier_at = column(CODE_HEADERS, "code"), column(AMOUNT_HEADERS, "amount"), column(MODIFIER_HEADERS, "modifier", False)
+    fees = {}
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        cell = lambda at: row[at].strip() if at is not None and at < len(row) else ""  # noqa: E731
+        code, modifier, amount = cell(code_at).upper(), cell(modifier_at).upper(), cell(amount_at)
+        if code not in known_codes:
+            raise InputError(f"unknown code {code!r} (not in the PFS or ASP file)", file=name, row=number, field=header[code_at])
+        text = amount.replace("$", "").replace(",", "").strip()
+        if not re.fullmatch(r"\d+(\.\d+)?|\.\d+", text):
+            raise InputError(f"{amount!r} is not an amount", file=name, row=number, field=header[amount_at])
+        key = f"{code}-{modifier}" if modifier else code
+        if key in fees:
+            raise InputError(f"{key} appears twice", file=name, row=number, field=header[code_at])
+        fees[key] = Decimal(text)
+    if not fees:
+        raise InputError("no fee rows below the header", file=name)
+    return fees
