@@ -32,7 +32,7 @@ from .errors import InputError
 from .parameters import parameter, rate
 from .pfs import price, resolve_locality
 from .store import SHIPPED, FeeSchedules, Vintage
-from .money import round_cents
+from .money import CENT, round_cents
 
 PLACES_OF_SERVICE = {
     "11": ("office", "nonfacility"),
@@ -469,7 +469,7 @@ def apply_patient_share(lines: list[ClaimLine], *, deductible: Decimal, sequestr
     bring their own copay, deductible and coinsurance. Each figure is rounded half up to the
     cent per line.
     """
-    copay_left, deductible_left = copay, deductible
+    copay_left, deductible_left = copay.quantize(CENT), deductible.quantize(CENT)
     for line in lines:
         if line.allowed <= 0:
             continue
@@ -608,7 +608,7 @@ def estimate(schedules: FeeSchedules, session: Session, *, compare_sites: bool =
     if not 0 <= deductible <= annual:
         raise InputError(f"remaining deductible {deductible} must be between 0 and the {day.year} deductible {annual}",
                          field="deductible_remaining")  # fmt: skip
-    apply_patient_share(lines, deductible=deductible.quantize(Decimal("0.01")), sequestration=rate("sequestration_rate", day))
+    apply_patient_share(lines, deductible=deductible, sequestration=rate("sequestration_rate", day))
     if not session.participating:
         notes.append("Non-participating: PFS lines at 95% of the par amount; the patient may be billed up to the "
                      "limiting charge (109.25% of par) when the claim is not assigned. Drugs are paid on assignment.")  # fmt: skip

@@ -91,3 +91,52 @@ def test_session_bad_files_give_messages():
     assert result.exit_code == 2 and "must be more than 0" in result.output and "Traceback" not in result.output
     result = run("session", str(bad / "session_not_json.json"))
     assert result.exit_code == 2 and "session_not_json.json, row 2: not valid JSON" in result.output
+
+
+def test_payers_import_export_fees_delete(tmp_path):
+    from conftest import FIXTURES
+
+    assert "Example Commercial PPO" in run("payers", "list").output
+    result = run("payers", "import", str(FIXTURES / "contracts_example.yaml"))
+    assert result.exit_code == 0 and "imported 2 contract(s)" in result.output
+    again = run("payers", "import", str(FIXTURES / "contracts_example.yaml"))
+    assert again.exit_code == 2 and "already taken" in again.output
+    assert run("payers", "fees", "Acme PPO", str(FIXTURES / "fee_schedule_acme.csv"), "--date", "2026-03-02").exit_code == 0
+    shown = run("payers", "show", "Acme PPO").output
+    assert "method: fee_schedule" in shown and "76942-26: '21.00'" in shown
+    exported = tmp_path / "contracts.json"
+    assert run("payers", "export", "--output", str(exported)).exit_code == 0
+    assert '"payer": "=HYPERLINK(\\"http://example.invalid\\")"' in exported.read_text()
+    assert run("payers", "delete", "Acme PPO").exit_code == 0
+    assert "Acme PPO" not in run("payers", "list").output
+
+
+def test_fee_schedule_uploads_with_bad_rows_change_nothing():
+    from conftest import FIXTURES
+
+    bad = FIXTURES / "bad"
+    cases = [("fee_schedule_text_amount.csv", "row 3, field 'amount': 'forty' is not an amount"),
+             ("fee_schedule_unknown_code.csv", "row 3, field 'code': unknown code 'ZZZZZ'"),
+             ("fee_schedule_duplicate_code.csv", "row 4, field 'code': 76942 appears twice"),
+             ("damaged.xlsx", "not a readable xlsx workbook")]  # fmt: skip
+    before = run("payers", "show", "Example State Medicaid").output
+    for fixture, message in cases:
+        result = run("payers", "fees", "Example State Medicaid", str(bad / fixture), "--date", "2026-03-02")
+        assert result.exit_code == 2 and message in result.output, result.output
+    assert run("payers", "show", "Example State Medicaid").output == before
+
+
+def test_compare_and_forecast_commands(tmp_path):
+    from conftest import FIXTURES
+
+    result = run("compare", str(FIXTURES / "session_office.json"), "--lines")
+    assert result.exit_code == 0, result.output
+    assert "Medicare (traditional)" in result.output and "percent_of_medicare" in result.output
+    codes = run("compare", "--codes", "20552,76942", "--date", "2026-03-02", "--payers", "Medicare (traditional)")
+    assert codes.exit_code == 0 and "105.66" in codes.output  # 47.25 + 58.41
+    output = tmp_path / "forecast.xlsx"
+    result = run("forecast", str(FIXTURES / "scenario_example.yaml"), "--output", str(output))
+    assert result.exit_code == 0, result.output
+    assert "Proposed PPO at 140%" in result.output and len(pd.read_excel(output)) == 144
+    bad = run("forecast", str(FIXTURES / "bad" / "scenario_mix_not_100.yaml"))
+    assert bad.exit_code == 2 and "adds up to 90%, not 100%" in bad.output
