@@ -14,13 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .money import format_cents, round_half_up_to_cents, scale_by
+from .money import cents_to_decimal, format_cents, round_cents, round_half_up_to_cents, scale_by
 from .parameters import Parameter, parameter, rate
 from .store import FeeSchedules, Vintage
 
@@ -261,7 +262,7 @@ def units_text(units: pd.Series, places: int) -> pd.Series:
 
 def published(frame: pd.DataFrame, basis: Basis) -> pd.DataFrame:
     """The priced schedule as text: amounts with exactly two decimals, RVUs, GPCIs, CF and sources."""
-    table = frame[["carrier", "locality", "locality_name", "hcpcs", "modifier", "status", "status_reason"]].copy()
+    table = frame[["carrier", "locality", "locality_name", "hcpcs", "modifier", "status", "status_reason"]].astype(str)
     for column in MONEY_COLUMNS:
         table[column] = format_cents(frame[column])
     for column in ("work_rvu", "pe_rvu_nonfacility", "pe_rvu_facility", "mp_rvu"):
@@ -270,7 +271,7 @@ def published(frame: pd.DataFrame, basis: Basis) -> pd.DataFrame:
         table[column] = units_text(frame[column], 3)
     table["conversion_factor"] = _cf_text(basis.conversion_factor)
     for column in ("pctc", "global_days", "mult_proc", "bilat", "asst", "co_surg", "team_surg"):
-        table[column] = frame[column]
+        table[column] = frame[column].astype(str)
     table["rvu_release"] = basis.rvu.name
     table["gpci_release"] = basis.gpci.name
     table["work_gpci_floor"] = "on" if basis.work_gpci_floor else "off"
@@ -281,3 +282,32 @@ def published(frame: pd.DataFrame, basis: Basis) -> pd.DataFrame:
 def _cf_text(cf: Fraction) -> str:
     units = cf * 10**4
     return f"{units.numerator // 10**4}.{units.numerator % 10**4:04d}"
+
+
+def change_causes(schedules: FeeSchedules, code: str, where: tuple[str, str], setting: str,
+                  before: dt.date, after: dt.date, **options) -> dict[str, Decimal]:  # fmt: skip
+    """The change of one amount between two dates split into its causes, applied in turn:
+    the conversion factor (old RVUs and GPCIs), then the RVUs (new CF), then the GPCIs.
+
+    Each effect is exact and shown to the cent; ``rounding`` makes them add up to the
+    difference of the two published (rounded) amounts.
+    """
+    rows = []
+    for day in (before, after):
+        frame, basis = price(schedules, day, codes=[code], localities=[where] if where != NATIONAL else "national", **options)
+        if frame.empty or pd.isna(frame[f"{setting}_amount"].iloc[0]):
+            raise InputError(f"{code} has no PFS amount on {day}", field="code")
+        rows.append((frame.iloc[0], basis.conversion_factor))
+
+    def exact(rvu_row, gpci_row, cf) -> Fraction:
+        units = (rvu_row["work_rvu"] * gpci_row["work_gpci"] + rvu_row[f"pe_rvu_{setting}"] * gpci_row["pe_gpci"]
+                 + rvu_row["mp_rvu"] * gpci_row["mp_gpci"])  # fmt: skip
+        return Fraction(int(units), 10**5) * cf
+
+    (old, old_cf), (new, new_cf) = rows
+    steps = [exact(old, old, old_cf), exact(old, old, new_cf), exact(new, old, new_cf), exact(new, new, new_cf)]
+    result = {"before": cents_to_decimal(old[f"{setting}_amount"]), "after": cents_to_decimal(new[f"{setting}_amount"])}
+    for name, (a, b) in zip(("conversion_factor", "rvus", "gpcis"), zip(steps, steps[1:])):
+        result[name] = round_cents(b - a) if b >= a else -round_cents(a - b)
+    result["rounding"] = result["after"] - result["before"] - result["conversion_factor"] - result["rvus"] - result["gpcis"]
+    return result

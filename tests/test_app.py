@@ -1,29 +1,96 @@
-"""The dashboard through Streamlit's AppTest: main path and one bad input per page."""
+"""Every dashboard page through Streamlit's AppTest: the main path and one bad input each."""
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).parent.parent / "app.py")
+ROOT = Path(__file__).parent.parent
 
 
-def test_fee_schedule_page_shows_amounts_for_a_zip():
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    assert not at.exception
+def page(name: str) -> AppTest:
+    at = AppTest.from_string(f"import sys; sys.path.insert(0, {str(ROOT)!r})\nfrom ui import {name}\n{name}.page()",
+                             default_timeout=60)  # fmt: skip
+    return at.run()
+
+
+def texts(elements) -> str:
+    return " | ".join(str(e.value) for e in elements)
+
+
+def test_app_opens_on_the_estimate_page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception and at.header[0].value == "Estimate a trigger point session"
+
+
+def test_estimate_main_path_and_sites():
+    at = page("estimate")
+    assert not at.exception and not at.error
+    claim = at.dataframe[2].value  # muscles editor, drugs editor, then the claim
+    assert list(claim["code"][:3]) == ["20552", "J3301", ""] and claim["allowed"][0] == "$47.25"
+    assert [m.value for m in at.metric][:1] == ["$50.21"]  # 47.25 + 2.96
+    sites = at.dataframe[3].value
+    assert "ambulatory surgical center" in sites["site"].iloc[2]
+
+
+def test_estimate_bad_input_is_inline():
+    at = page("estimate")
+    at.text_input(key="estimate-zip").set_value("35958").run()
+    assert not at.exception and "split between Medicare localities" in texts(at.error)
+    at.text_input(key="estimate-zip").set_value("35203").run()
+    at.text_input(key="estimate-deductible").set_value("-5").run()
+    assert "deductible" in texts(at.error)
+
+
+def test_compare_main_path_and_code_list():
+    at = page("compare")
+    assert not at.exception and not at.error
     table = at.dataframe[0].value
-    row = table[table["hcpcs"] == "20552"].iloc[0]
-    assert row["nonfacility_amount"] == "47.25" and row["facility_amount"] == "33.22"
+    assert set(table["payer"]) >= {"Medicare (traditional)", "Example Commercial PPO"}
+    at.radio(key="compare-what").set_value("A list of codes").run()
+    at.text_input(key="compare-codes").set_value("20552,99999").run()
+    assert "not in the PFS relative value file: 99999" in texts(at.error)
 
 
-def test_fee_schedule_page_reports_a_split_zip_inline():
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    at.text_input[0].set_value("35958").run()
+def test_forecast_main_path_and_bad_mix():
+    at = page("forecast")
+    assert not at.exception and not at.error
+    assert "ALL" in set(at.dataframe[0].value["payer"])
+    text = at.text_area[0].value.replace("Medicare (traditional): 20", "Medicare (traditional): 90")
+    at.text_area[0].set_value(text).run()
+    assert "not 100%" in texts(at.error)
+
+
+def test_fee_schedule_main_path_and_bad_code():
+    at = page("fee_schedule")
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert table[table["hcpcs"] == "20552"]["nonfacility_amount"].iloc[0] == "$47.25"
+    causes = at.dataframe[1].value
+    assert list(causes["amount"]) == ["$46.26", "$47.25", "$1.51", "-$0.67", "$0.15", "$0.00"]
+    at.text_input(key="fs-codes").set_value("2055X").run()
+    assert "not in the PFS relative value file: 2055X" in texts(at.error)
+
+
+def test_payers_create_and_refuse_a_taken_name():
+    at = page("payers")
     assert not at.exception
-    assert "split between Medicare localities" in at.error[0].value
+    at.text_input(key="c-name-(new payer)").set_value("=Formula Health").run()
+    at.button(key="payers-save").click().run()
+    assert "Saved =Formula Health" in texts(at.success)
+    at = page("payers")
+    at.text_input(key="c-name-(new payer)").set_value("Example Commercial PPO").run()
+    at.button(key="payers-save").click().run()
+    assert "already taken" in texts(at.error)
 
 
-def test_data_page_lists_the_vintages():
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    at.sidebar.radio[0].set_value("Data").run()
+def test_payers_bad_percent_is_inline():
+    at = page("payers")
+    at.text_input(key="c-pct-(new payer)").set_value("-10").run()
+    assert "is negative" in texts(at.error)
+
+
+def test_data_page_lists_vintages():
+    at = page("data")
     assert not at.exception
-    assert "RVU26C" in at.dataframe[0].value["vintage"].tolist()
+    assert "RVU26C" in list(at.dataframe[0].value["vintage"])

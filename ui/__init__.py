@@ -1,0 +1,1 @@
+"""Streamlit pages of the dashboard: thin shells over the estimator core."""

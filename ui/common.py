@@ -1,0 +1,67 @@
+"""What every page shares: cached data, the database, money display, errors shown in plain words."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from decimal import Decimal
+
+import pandas as pd
+import streamlit as st
+
+from estimator.db import Database
+from estimator.errors import InputError
+from estimator.store import FeeSchedules
+
+FIRST_DAY, LAST_DAY = dt.date(2025, 1, 1), dt.date(2026, 12, 31)
+DEFAULT_DAY = dt.date(2026, 3, 2)
+
+
+@st.cache_resource
+def schedules() -> FeeSchedules:
+    return FeeSchedules()
+
+
+def database() -> Database:
+    return Database()
+
+
+@contextmanager
+def plain_errors():
+    """Bad input and unexpected failures are shown inline, never as a traceback."""
+    try:
+        yield
+    except InputError as error:
+        st.error(str(error))
+    except Exception as error:  # noqa: BLE001 - the dashboard must not show a traceback
+        st.error(f"Something went wrong: {type(error).__name__}: {error}")
+
+
+def dollars(value) -> str:
+    if value is None or value == "" or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    amount = Decimal(str(value))
+    return f"{'-' if amount < 0 else ''}${abs(amount):,.2f}"
+
+
+def show_money(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    shown = frame.copy()
+    for column in columns:
+        shown[column] = shown[column].map(dollars)
+    return shown
+
+
+def csv_download(frame: pd.DataFrame, name: str, key: str) -> None:
+    st.download_button("Download CSV", frame.to_csv(index=False).encode(), f"{name}.csv", "text/csv", key=key)
+
+
+def location_inputs(key: str, zip_default: str = "35203") -> tuple[str | None, str | None]:
+    left, right = st.columns(2)
+    zip_code = left.text_input("ZIP code", zip_default, key=f"{key}-zip", help="Mapped to its Medicare locality with the CMS ZIP5 file.")
+    locality = right.text_input("or carrier-locality", "", key=f"{key}-locality", help="e.g. 10112-00; overrides the ZIP.")
+    return (None, locality.strip()) if locality.strip() else ((zip_code.strip() or None), None)
+
+
+def date_input(key: str, label: str = "Date of service") -> dt.date:
+    return st.date_input(label, DEFAULT_DAY, min_value=FIRST_DAY, max_value=LAST_DAY, key=key,
+                         help="The CMS files in force on this date are used.")  # fmt: skip

@@ -1,0 +1,52 @@
+"""Compare payers for the session on the Estimate page, or for a list of codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from estimator.contracts import codes_builder, compare, session_builder
+from estimator.session import Session
+from ui.common import csv_download, database, date_input, plain_errors, schedules, show_money
+
+DEFAULT_SESSION = {"date_of_service": "2026-03-02", "zip_code": "35203", "muscle_count": 2, "guidance": "ultrasound",
+                   "drugs": ["triamcinolone:40mg"], "diagnoses": ["M79.18"]}  # fmt: skip
+
+
+def page() -> None:
+    st.header("Compare payers")
+    with plain_errors():
+        db = database()
+        contracts, practice = db.contracts(), db.practice()
+        what = st.radio("Compare", ["The session on the Estimate page", "A list of codes"], horizontal=True, key="compare-what")
+        chosen = st.multiselect("Payers", [c.payer for c in contracts], default=[c.payer for c in contracts], key="compare-payers")
+        data = st.session_state.get("session", DEFAULT_SESSION)
+        if what == "A list of codes":
+            codes = st.text_input("HCPCS codes", "20552,76942", key="compare-codes")
+            day = date_input("compare-date")
+            where = {k: v for k, v in (("zip_code", practice.zip_code), ("locality", practice.locality)) if v}
+            session = Session.from_dict({"date_of_service": day.isoformat(), "muscle_count": 1} | where)
+            build = codes_builder(schedules(), [c for c in codes.split(",") if c.strip()], session)
+        else:
+            session = Session.from_dict(data)
+            build = session_builder(schedules(), session)
+            st.caption(f"Session of {session.date_of_service}: change it on the Estimate page.")
+        totals, lines = compare([(build, 1)], [c for c in contracts if c.payer in chosen], practice, session.date_of_service)
+        money = ["allowed", "patient_share", "payer_payment", "expected", "difference_to_best"]
+        st.dataframe(show_money(totals[["rank", "payer", "kind"] + money + ["percent_of_medicare"]], money),
+                     hide_index=True, width="stretch",
+                     column_config={"percent_of_medicare": st.column_config.NumberColumn("% of Medicare", format="%.1f%%")})  # fmt: skip
+        chart = totals.melt(id_vars="payer", value_vars=["allowed", "expected"], var_name="amount", value_name="dollars")
+        chart["dollars"] = chart["dollars"].astype(float)
+        st.altair_chart(alt.Chart(chart).mark_bar().encode(
+            x=alt.X("dollars:Q", title="$"), y=alt.Y("payer:N", sort="-x", title=None), color="amount:N",
+            yOffset="amount:N", tooltip=["payer", "amount", alt.Tooltip("dollars:Q", format="$,.2f")]), width="stretch")  # fmt: skip
+        for row in totals.itertuples():
+            if row.reasons or row.warnings:
+                st.markdown(f"**{row.payer}**: {row.reasons} {row.warnings}")
+        with st.expander("Every payer's claim lines"):
+            st.dataframe(lines[["payer", "code", "modifiers", "units", "allowed", "patient_share", "reason"]], hide_index=True)
+        csv_download(lines, "payer_comparison", "compare-csv")

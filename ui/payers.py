@@ -1,0 +1,95 @@
+"""Payers and contracts: create, edit, delete, import, export, fee schedule upload; saved in the database."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+import yaml
+
+from estimator.contracts import DRUG_METHODS, KINDS, METHODS, Contract, dump_contracts, load_contracts
+from estimator.uploads import read_fee_schedule
+from ui.common import DEFAULT_DAY, database, plain_errors, schedules
+
+FREQUENCY = [None, "three_per_12_months", "not_within_7_days", "three_weeks_apart", "two_months_apart_four_per_year", "three_in_90_days"]
+
+
+def page() -> None:
+    st.header("Payers and contracts")
+    with plain_errors():
+        db = database()
+        contracts = db.contracts()
+        st.dataframe(pd.DataFrame([{"payer": c.payer, "kind": c.kind, "method": c.method, "percent": str(c.percent),
+                                    "year": c.medicare_year or "rolling", "example": c.example} for c in contracts]),
+                     hide_index=True, width="stretch")  # fmt: skip
+        names = ["(new payer)"] + [c.payer for c in contracts]
+        chosen = st.selectbox("Edit", names, key="payers-edit")
+        current = next((c for c in contracts if c.payer == chosen), Contract(payer="New payer"))
+        edited = contract_form(current, key=chosen)
+        left, middle, right = st.columns(3)
+        if left.button("Save", key="payers-save", type="primary") and edited:
+            if chosen == "(new payer)":
+                db.add_contracts([edited])
+            else:
+                db.rename_or_update(chosen, edited)
+            st.success(f"Saved {edited.payer}")
+        if chosen != "(new payer)" and middle.button("Delete", key="payers-delete"):
+            db.delete_contract(chosen)
+            st.success(f"Deleted {chosen}")
+        right.download_button("Export all (YAML)", dump_contracts(db.contracts()).encode(), "contracts.yaml", key="payers-export")
+        st.subheader("Import")
+        upload = st.file_uploader("Contracts (YAML or JSON)", type=["yaml", "yml", "json"], key="payers-import")
+        if upload is not None and st.button("Import contracts", key="payers-import-go"):
+            imported = load_contracts(upload.getvalue().decode("utf-8", "replace"), upload.name)
+            db.add_contracts(imported)
+            st.success(f"Imported {len(imported)} contract(s)")
+        if chosen != "(new payer)":
+            fees = st.file_uploader(f"Fee schedule for {chosen} (CSV or XLSX: code, [modifier], amount)", type=["csv", "xlsx"],
+                                    key="payers-fees")  # fmt: skip
+            if fees is not None and st.button("Load fee schedule", key="payers-fees-go"):
+                lib = schedules()
+                known = set(lib.table(lib.in_force("pfs_rvu", DEFAULT_DAY))["hcpcs"]) | set(lib.table(lib.in_force("asp", DEFAULT_DAY))["hcpcs"])
+                with tempfile.TemporaryDirectory() as folder:
+                    path = Path(folder) / Path(fees.name).name
+                    path.write_bytes(fees.getvalue())
+                    loaded = read_fee_schedule(path, known)
+                db.add_contracts([replace(current, fees=loaded, method="fee_schedule")], replace=True)
+                st.success(f"{len(loaded)} fees loaded into {chosen}")
+
+
+def contract_form(contract: Contract, key: str) -> Contract | None:
+    """The main fields of a contract; the rest (fees, per-unit drug prices, overrides) in YAML."""
+    left, middle, right = st.columns(3)
+    data = contract.to_dict()
+    data["payer"] = left.text_input("Payer name", contract.payer, key=f"c-name-{key}")
+    data["kind"] = left.selectbox("Kind", KINDS, index=KINDS.index(contract.kind), key=f"c-kind-{key}")
+    data["method"] = left.selectbox("Pays by", METHODS, index=METHODS.index(contract.method), key=f"c-method-{key}")
+    data["percent"] = middle.text_input("Percent (of Medicare or of charges)", str(contract.percent), key=f"c-pct-{key}")
+    year = middle.text_input("Fixed Medicare year (blank = rolling)", str(contract.medicare_year or ""), key=f"c-year-{key}")
+    data["medicare_year"] = int(year) if year.strip().isdigit() else None
+    data["locality"] = middle.text_input("Pinned locality (blank = where the service is done)", contract.locality or "", key=f"c-loc-{key}") or None
+    data["drug_method"] = right.selectbox("Drugs", DRUG_METHODS, index=DRUG_METHODS.index(contract.drug_method), key=f"c-drug-{key}")
+    data["drug_percent"] = right.text_input("Drug percent (ASP + x% or % of ASP)", str(contract.drug_percent), key=f"c-dpct-{key}")
+    data["copay"] = right.text_input("Copay ($)", str(contract.copay), key=f"c-copay-{key}")
+    data["coinsurance_percent"] = right.text_input("Coinsurance (%)", str(contract.coinsurance_percent), key=f"c-coins-{key}")
+    flags = st.columns(5)
+    data["guidance_covered"] = flags[0].checkbox("Guidance covered", contract.guidance_covered, key=f"c-guid-{key}")
+    data["em_25_paid"] = flags[1].checkbox("E/M-25 paid", contract.em_25_paid, key=f"c-em-{key}")
+    data["lesser_of_billed"] = flags[2].checkbox("Lesser of billed", contract.lesser_of_billed, key=f"c-lesser-{key}")
+    data["prior_authorization"] = flags[3].checkbox("Prior authorization", contract.prior_authorization, key=f"c-pa-{key}")
+    data["sequestration"] = flags[4].checkbox("Sequestration", contract.sequestration, key=f"c-seq-{key}")
+    data["frequency_rule"] = st.selectbox("Frequency rule", FREQUENCY, index=FREQUENCY.index(contract.frequency_rule),
+                                          format_func=lambda r: r or "none", key=f"c-freq-{key}")  # fmt: skip
+    extra = st.text_area("Fees, overrides and per-unit drug prices (YAML)",
+                         yaml.safe_dump({k: data[k] for k in ("fees", "overrides", "drug_per_unit")}, sort_keys=False),
+                         key=f"c-extra-{key}")  # fmt: skip
+    try:
+        data |= yaml.safe_load(extra) or {}
+    except yaml.YAMLError as error:
+        st.error(f"The fees are not valid YAML: {error}")
+        return None
+    data["example"] = False
+    return Contract.from_dict(data)
