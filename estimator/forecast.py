@@ -208,6 +208,7 @@ def _scenario_rows(schedules, scenario: Scenario, contracts: dict[str, Contract]
     per_patient = Fraction(scenario.sessions_per_patient_per_year)
     growth = 1 + Fraction(scenario.growth_percent_per_month) / 100
     priced: dict[tuple, tuple] = {}
+    medicare: dict[tuple, tuple] = {}  # Medicare claims shared by every payer of a template and quarter
     rows = []
     for index in range(scenario.months):
         year, month = divmod(scenario.start.month - 1 + index, 12)
@@ -219,7 +220,8 @@ def _scenario_rows(schedules, scenario: Scenario, contracts: dict[str, Contract]
             for template in scenario.templates:
                 key = (template.name, payer, day.year, (day.month - 1) // 3)
                 if key not in priced:
-                    priced[key] = _price_session(schedules, template, contract, practice, location, day, scenario)
+                    priced[key] = _price_session(schedules, template, contract, practice, location, day, scenario,
+                                                 medicare)  # fmt: skip
                 full, none = priced[key]
                 sessions = Fraction(template.sessions_per_month) * volume_factor * Fraction(scenario.payer_mix[payer]) / 100
                 limit = yearly_limit(contract.frequency_rule or ("three_per_12_months" if contract.kind == "medicare" else None))
@@ -243,18 +245,20 @@ def _scenario_rows(schedules, scenario: Scenario, contracts: dict[str, Contract]
 
 
 def _price_session(schedules, template: Template, contract: Contract, practice: Practice, location: dict, day: dt.date,
-                   scenario: Scenario) -> tuple[dict, dict]:  # fmt: skip
+                   scenario: Scenario, medicare_claims: dict) -> tuple[dict, dict]:  # fmt: skip
     """One session of a template under a contract: with the deductible due, and without."""
     results = []
     medicare_deductible = Decimal(parameter("part_b/deductible", day).value.numerator)
     for due in (True, False):
-        data = {"date_of_service": day.isoformat(), "participating": practice.participating,
-                "cf_track": scenario.conversion_factor or practice.cf_track} | location | template.session  # fmt: skip
-        data["deductible_remaining"] = str(medicare_deductible if due else 0)
-        session = Session.from_dict(data)
+        key = (template.name, day, due)
+        if key not in medicare_claims:
+            data = {"date_of_service": day.isoformat(), "participating": practice.participating,
+                    "cf_track": scenario.conversion_factor or practice.cf_track} | location | template.session  # fmt: skip
+            data["deductible_remaining"] = str(medicare_deductible if due else 0)
+            build = session_builder(schedules, Session.from_dict(data))
+            medicare_claims[key] = (build, build(day, None, True))
+        build, medicare = medicare_claims[key]
         priced_contract = contract if due else replace(contract, deductible=Decimal(0))
-        build = session_builder(schedules, session)
-        medicare = build(day, None, True)
         claim = payer_claim(build, priced_contract, practice, day, medicare)
         billed = sum((practice.charge(line) or 0 for line in claim.lines if line.biller != "not billed"), Decimal(0))
         not_covered = sum((m.allowed for l, m in zip(claim.lines, medicare.lines) if l.allowed == 0 and m.allowed > 0), Decimal(0))

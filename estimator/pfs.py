@@ -120,15 +120,13 @@ def select_codes(rvu: pd.DataFrame, codes: list[str] | None) -> pd.DataFrame:
     """Rows of the RVU table for ``codes`` ('76942' gives the global, -26 and -TC rows; '76942-26' one)."""
     if not codes:
         return rvu
-    wanted = pd.DataFrame([(c.strip().upper().partition("-")[0], c.strip().upper().partition("-")[2]) for c in codes],
-                          columns=["hcpcs", "modifier"])  # fmt: skip
-    whole = rvu["hcpcs"].isin(wanted.loc[wanted["modifier"].eq(""), "hcpcs"])
-    exact = pd.MultiIndex.from_frame(rvu[["hcpcs", "modifier"]]).isin(
-        pd.MultiIndex.from_frame(wanted[wanted["modifier"].ne("")])
-    )
-    chosen = rvu[whole | exact]
-    known = set(chosen["hcpcs"] + "-" + chosen["modifier"]) | set(chosen["hcpcs"])
-    unknown = [c for c in codes if c.strip().upper() not in known]
+    wanted = [c.strip().upper().partition("-")[::2] for c in codes]
+    candidates = rvu[rvu["hcpcs"].isin({code for code, _ in wanted})]
+    keep = [(code, modifier) for code, modifier in zip(candidates["hcpcs"], candidates["modifier"])
+            if (code, "") in wanted or (code, modifier) in wanted]  # fmt: skip
+    chosen = candidates[[pair in keep for pair in zip(candidates["hcpcs"], candidates["modifier"])]]
+    found = {(c, m) for c, m in keep} | {(c, "") for c, _ in keep}
+    unknown = [text for text, pair in zip(codes, wanted) if pair not in found]
     if unknown:
         raise InputError(f"not in the PFS relative value file: {', '.join(unknown)}", field="codes")
     return chosen
@@ -184,8 +182,10 @@ def _status_reasons(statuses: pd.Series, day: dt.date) -> tuple[np.ndarray, pd.S
     return priced, reason.where(~priced, "")
 
 
-def _spread(values: pd.Series, at: np.ndarray) -> pd.Categorical:
-    """values[at] as a categorical: a cheap way to repeat text over code x locality rows."""
+def _spread(values: pd.Series, at: np.ndarray) -> pd.Categorical | np.ndarray:
+    """values[at]: as a categorical when text repeats over many code x locality rows."""
+    if len(at) <= 2 * len(values):
+        return values.to_numpy()[at]
     categories = pd.Categorical(values)
     return pd.Categorical.from_codes(categories.codes[at], categories.categories)
 

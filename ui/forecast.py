@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 import yaml
 
+from estimator.contracts import Contract, Practice
 from estimator.forecast import parse_scenarios, run, summary
 from ui.common import csv_download, database, plain_errors, schedules, show_money
 
@@ -36,6 +37,11 @@ def default_scenario(payers: list[str]) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
+@st.cache_data(show_spinner="Pricing the forecast…", hash_funcs={Contract: repr, Practice: repr})
+def forecast_table(scenarios, contracts: tuple, practice) -> pd.DataFrame:
+    return run(schedules(), list(scenarios), list(contracts), practice)
+
+
 def page() -> None:
     st.header("Forecast revenue")
     with plain_errors():
@@ -52,7 +58,7 @@ def page() -> None:
             st.error(f"The scenario is not valid YAML: {error}")
             return
         scenarios = parse_scenarios(data)
-        table = run(schedules(), scenarios, contracts, practice)
+        table = forecast_table(scenarios, tuple(contracts), practice)
         name = st.text_input("Save as", scenarios[0].name, key="forecast-save-name")
         if st.button("Save scenario", key="forecast-save"):
             db.save_scenario(name, data)

@@ -23,7 +23,7 @@ def page() -> None:
         db = database()
         contracts = db.contracts()
         st.dataframe(pd.DataFrame([{"payer": c.payer, "kind": c.kind, "method": c.method, "percent": str(c.percent),
-                                    "year": c.medicare_year or "rolling", "example": c.example} for c in contracts]),
+                                    "year": str(c.medicare_year or "rolling"), "example": c.example} for c in contracts]),
                      hide_index=True, width="stretch")  # fmt: skip
         names = ["(new payer)"] + [c.payer for c in contracts]
         chosen = st.selectbox("Edit", names, key="payers-edit")

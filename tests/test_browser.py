@@ -1,0 +1,107 @@
+"""End to end in a real browser: streamlit run app.py, driven by Playwright in Debian's chromium.
+
+Screenshots of every page are saved in screenshots/ (see the README). The test skips when
+no chromium is installed, except in CI (CI=true), where it fails instead.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "screenshots"
+PAGES = {"estimate": "Expected to practice", "compare": "Every payer's claim lines", "forecast": "Monthly by payer",
+         "fee-schedule": "2025 to 2026: what changed", "payers": "Export all (YAML)", "data": "Import a CMS file"}
+
+if not CHROMIUM.exists() or not __import__("importlib").util.find_spec("playwright"):
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI must run the browser test: install chromium (apt) and playwright (pip)", pytrace=False)
+    pytest.skip("no /usr/bin/chromium or playwright here", allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    env = os.environ | {"TPI_ESTIMATOR_DATA": str(tmp_path_factory.mktemp("browser-data"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start")
+    yield url
+    process.terminate()
+    process.wait(20)
+
+
+@pytest.fixture(scope="module")
+def browser_page():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )  # fmt: skip
+        page = browser.new_page(viewport={"width": 1400, "height": 2400}, accept_downloads=True)
+        yield page
+        browser.close()
+
+
+def open_page(page, server, name):
+    """Open a page and wait until its last element is drawn."""
+    page.goto(f"{server}/{'' if name == 'estimate' else name}")  # the default page lives at /
+    expect(page.get_by_text(PAGES[name]).first).to_be_visible(timeout=60_000)
+
+
+def test_estimate_change_payer_download_and_screenshots(server, browser_page):
+    page = browser_page
+    SHOTS.mkdir(exist_ok=True)
+    open_page(page, server, "estimate")
+    expect(page.get_by_text("Expected to practice")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("$50.21").first).to_be_visible()  # 20552 47.25 + J3301 2.96, Alabama 2026-03-02
+
+    open_page(page, server, "payers")
+    name = page.get_by_label("Payer name")
+    name.fill("Browser Test PPO")
+    page.get_by_label("Percent (of Medicare or of charges)").fill("140")
+    page.get_by_label("Percent (of Medicare or of charges)").press("Enter")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved Browser Test PPO")).to_be_visible(timeout=30_000)
+
+    open_page(page, server, "compare")
+    expect(page.get_by_text("Browser Test PPO").first).to_be_visible(timeout=60_000)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    saved = SHOTS / "payer_comparison.csv"
+    download.value.save_as(saved)
+    assert "Browser Test PPO" in saved.read_text()
+
+    for name in PAGES:
+        open_page(page, server, name)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    assert all((SHOTS / f"{name}.png").stat().st_size > 10_000 for name in PAGES)
