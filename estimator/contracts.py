@@ -18,11 +18,12 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from .errors import InputError
-from .money import round_cents
+from .money import cents_to_decimal, round_half_up_to_cents, scale_by
 from .parameters import rate
 from .session import EM_CODES, GUIDANCE, Claim, ClaimLine, Session, apply_patient_share, estimate, frequency_warnings, _decimal
 from .store import FeeSchedules
@@ -43,6 +44,8 @@ def _money_map(values, name: str) -> dict[str, Decimal]:
         if not CODE_KEY.fullmatch(key):
             raise InputError(f"{code!r} is not a HCPCS code (e.g. 20552 or 76942-26)", field=name)
         result[key] = _non_negative(amount, f"{name} {key}")
+        if -result[key].as_tuple().exponent > 6:
+            raise InputError(f"{amount} has more than 6 decimals", field=f"{name} {key}")
     return result
 
 
@@ -246,9 +249,13 @@ def payer_claim(build: ClaimBuilder, contract: Contract, practice: Practice, day
     base = build(pinned_day, contract.locality, True) if (pinned_day, contract.locality) != (day, None) else medicare
     label = f"Medicare {pinned_day.year if contract.medicare_year else 'of the year of service'}" + (
         f" ({contract.locality})" if contract.locality else "")
-    lines = []
-    for line, base_line in zip(medicare.lines, base.lines, strict=True):
-        lines.append(_price_line(line, base_line, contract, practice, label))
+    if [l.code for l in base.lines] != [l.code for l in medicare.lines]:
+        raise InputError(f"the {label} claim has other lines than the claim of {day}", field="medicare_year")
+    cents, reasons = contract_allowed(_line_table(medicare.lines, base.lines, practice), contract, label=label)
+    zero = Decimal("0.00")
+    lines = [replace(line, allowed=cents_to_decimal(c), reason=reason or line.reason, copay=zero,
+                     deductible=zero, coinsurance=zero, payer_payment=zero, sequestration=zero, limiting_charge=None)
+             for line, c, reason in zip(medicare.lines, cents, reasons)]  # fmt: skip
     coinsurance = contract.coinsurance_percent / 100
     apply_patient_share(lines, deductible=contract.deductible, copay=contract.copay,
                         coinsurance=Fraction(coinsurance),
@@ -258,55 +265,115 @@ def payer_claim(build: ClaimBuilder, contract: Contract, practice: Practice, day
     return claim
 
 
-def _price_line(line: ClaimLine, base_line: ClaimLine, contract: Contract, practice: Practice, label: str) -> ClaimLine:
-    category = line_category(line)
-    out = replace(line, copay=Decimal("0.00"), deductible=Decimal("0.00"), coinsurance=Decimal("0.00"),
-                  payer_payment=Decimal("0.00"), sequestration=Decimal("0.00"), limiting_charge=None)  # fmt: skip
-    if category == "not billed":
-        return out
-    key = next((f"{line.code}-{m}" for m in line.modifiers if f"{line.code}-{m}" in contract.overrides), line.code)
-    billed = practice.charge(line)
+FEE_SCALE = 10**6  # fees and prices are read to at most 6 decimals
+
+
+def _times(values: np.ndarray, denominator: int, factor: Fraction) -> np.ndarray:
+    """Exact ``values / denominator`` dollars times ``factor`` -> cents, rounded half up once."""
+    return round_half_up_to_cents(*scale_by(values.astype(np.int64), denominator, factor))
+
+
+def _lookup(keys: pd.Series, codes: pd.Series, table: dict[str, Decimal]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-unit amounts (in 10**-6 dollars) found by code-modifier first, then code; and where found."""
+    scaled = {k: int(Fraction(v) * FEE_SCALE) for k, v in table.items()}
+    found = keys.map(scaled).fillna(codes.map(scaled))
+    return found.fillna(0).to_numpy(np.int64), found.notna().to_numpy()
+
+
+def contract_allowed(lines: pd.DataFrame, contract: Contract, *, label: str = "Medicare",
+                     with_reasons: bool = True) -> tuple[np.ndarray, list[str] | None]:  # fmt: skip
+    """What a contract allows for each line, in cents, vectorised over a table of lines.
+
+    ``lines`` has: code, key (code-modifier for -26/-TC, else the code), units, category
+    (procedure, guidance, em, drug, not billed), base_cents (the Medicare amount the
+    contract's percentage applies to), unit_price_milli (drugs: the ASP payment limit per
+    unit in 1/1000 dollars), billed_cents (<NA> without a charge). Rules in order: the base
+    method; drug carve-outs; per-code overrides; lines not billed; guidance / E/M-25 not
+    covered; the lesser of the billed charge.
+    """
+    n = len(lines)
+    units = lines["units"].to_numpy(np.int64)
+    category = lines["category"].to_numpy()
+    billed = lines["billed_cents"].astype("Int64")
+    has_bill, bill = billed.notna().to_numpy(), billed.fillna(0).to_numpy(np.int64)
     pct = Fraction(contract.percent) / 100
-    if key in contract.overrides:
-        amount, reason = round_cents(Fraction(contract.overrides[key]) * line.units), f"Contract override for {key}."
-    elif category == "drug" and contract.drug_method != "same_as_procedures":
-        amount, reason = _drug_amount(line, contract)
-    elif contract.method == "percent_of_medicare":
-        amount = round_cents(Fraction(base_line.allowed) * pct)
-        reason = f"{contract.percent}% of {label}: {base_line.allowed} x {contract.percent}%."
+    rule = np.full(n, contract.method, dtype=object)
+    if contract.method == "percent_of_medicare":
+        amount = _times(lines["base_cents"].to_numpy(np.int64), 100, pct)
     elif contract.method == "fee_schedule":
-        fee_key = next((f"{line.code}-{m}" for m in line.modifiers if f"{line.code}-{m}" in contract.fees), line.code)
-        if fee_key not in contract.fees:
-            return replace(out, allowed=Decimal("0.00"), reason=f"{line.code} is not in {contract.payer}'s fee schedule.")
-        amount = round_cents(Fraction(contract.fees[fee_key]) * line.units)
-        reason = f"Fee schedule: {contract.fees[fee_key]} x {line.units}."
+        fee, found = _lookup(lines["key"], lines["code"], contract.fees)
+        amount = np.where(found, _times(fee * units, FEE_SCALE, Fraction(1)), 0)
+        rule = np.where(found, rule, "fee_missing")
     else:  # percent_of_charges
-        if billed is None:
-            return replace(out, allowed=Decimal("0.00"), reason=f"No charge for {line.code} in the charge master.")
-        amount, reason = round_cents(Fraction(billed) * pct), f"{contract.percent}% of the billed charge {billed}."
-    if category == "guidance" and not contract.guidance_covered:
-        return replace(out, allowed=Decimal("0.00"), reason=f"Guidance not covered for trigger point injections by {contract.payer}.")
-    if category == "em" and not contract.em_25_paid:
-        return replace(out, allowed=Decimal("0.00"), reason=f"E/M with modifier 25 bundled by {contract.payer}.")
-    if contract.lesser_of_billed and billed is not None and billed < amount:
-        amount, reason = billed, reason + f" Lesser of billed charge {billed}."
-    return replace(out, allowed=amount, reason=reason)
+        amount = np.where(has_bill, _times(bill, 100, pct), 0)
+        rule = np.where(has_bill, rule, "charge_missing")
+    drug = (category == "drug") & (contract.drug_method != "same_as_procedures")
+    if drug.any():
+        drug_rule = np.full(n, contract.drug_method, dtype=object)
+        if contract.drug_method == "not_covered":
+            drug_amount = np.zeros(n, np.int64)
+        elif contract.drug_method == "per_unit":
+            price, found = _lookup(lines["code"], lines["code"], contract.drug_per_unit)
+            drug_amount = np.where(found, _times(price * units, FEE_SCALE, Fraction(1)), 0)
+            drug_rule = np.where(found, drug_rule, "drug_price_missing")
+        else:
+            share = Fraction(contract.drug_percent) / 100 + (1 if contract.drug_method == "asp_plus" else 0)
+            asp_milli = lines["unit_price_milli"].fillna(0).to_numpy(np.int64) * units
+            drug_amount = _times(asp_milli, 1000, share / ASP_MARKUP)
+        amount = np.where(drug, drug_amount, amount)
+        rule = np.where(drug, drug_rule, rule)
+    override, overridden = _lookup(lines["key"], lines["code"], contract.overrides)
+    amount = np.where(overridden, _times(override * units, FEE_SCALE, Fraction(1)), amount)
+    rule = np.where(overridden, "override", rule)
+    zero = (category == "not billed") | ((category == "guidance") & (not contract.guidance_covered)) | (
+        (category == "em") & (not contract.em_25_paid))
+    rule = np.where(zero, np.where(category == "not billed", "not_billed", "excluded_" + category.astype(str)), rule)
+    amount = np.where(zero, 0, amount)
+    lesser = contract.lesser_of_billed & has_bill & (bill < amount)
+    amount = np.where(lesser, bill, amount)
+    if not with_reasons:
+        return amount, None
+    return amount, [_reason(r, row, contract, label, l) for r, row, l in zip(rule, lines.itertuples(index=False), lesser)]
 
 
-def _drug_amount(line: ClaimLine, contract: Contract) -> tuple[Decimal, str]:
-    """Drug carve-outs. ASP itself is the ASP file's payment limit / 1.06 (the limit is ASP + 6%)."""
-    if contract.drug_method == "not_covered":
-        return Decimal("0.00"), f"Drugs not covered by {contract.payer}."
-    if contract.drug_method == "per_unit":
-        if line.code not in contract.drug_per_unit:
-            return Decimal("0.00"), f"No drug price for {line.code} in {contract.payer}'s contract."
-        price = contract.drug_per_unit[line.code]
-        return round_cents(Fraction(price) * line.units), f"Contract drug price {price} x {line.units}."
-    asp_total = line.unit_price * line.units / ASP_MARKUP  # the ASP quarter of the date of service
-    pct = Fraction(contract.drug_percent) / 100
-    if contract.drug_method == "asp_plus":
-        return round_cents(asp_total * (1 + pct)), f"ASP + {contract.drug_percent}% (ASP = payment limit / 1.06)."
-    return round_cents(asp_total * pct), f"{contract.drug_percent}% of ASP (ASP = payment limit / 1.06)."
+def _reason(rule: str, line, contract: Contract, label: str, lesser: bool) -> str:
+    """The plain-language reason for a line priced by ``rule`` (see contract_allowed)."""
+    def money(cents) -> str:
+        return f"{Decimal(int(cents)) / 100:.2f}"
+
+    text = {
+        "percent_of_medicare": lambda: f"{contract.percent}% of {label}: {money(line.base_cents)} x {contract.percent}%.",
+        "fee_schedule": lambda: f"Fee schedule: {contract.fees.get(line.key, contract.fees.get(line.code))} x {line.units}.",
+        "fee_missing": lambda: f"{line.code} is not in {contract.payer}'s fee schedule.",
+        "percent_of_charges": lambda: f"{contract.percent}% of the billed charge {money(line.billed_cents)}.",
+        "charge_missing": lambda: f"No charge for {line.code} in the charge master.",
+        "not_covered": lambda: f"Drugs not covered by {contract.payer}.",
+        "per_unit": lambda: f"Contract drug price {contract.drug_per_unit.get(line.code)} x {line.units}.",
+        "drug_price_missing": lambda: f"No drug price for {line.code} in {contract.payer}'s contract.",
+        "asp_plus": lambda: f"ASP + {contract.drug_percent}% (ASP = payment limit / 1.06).",
+        "percent_of_asp": lambda: f"{contract.drug_percent}% of ASP (ASP = payment limit / 1.06).",
+        "override": lambda: f"Contract override for {line.key if line.key in contract.overrides else line.code}.",
+        "not_billed": lambda: "",
+        "excluded_guidance": lambda: f"Guidance not covered for trigger point injections by {contract.payer}.",
+        "excluded_em": lambda: f"E/M with modifier 25 bundled by {contract.payer}.",
+    }[rule]()
+    return text + (f" Lesser of billed charge {money(line.billed_cents)}." if lesser else "")
+
+
+def _line_table(lines: list[ClaimLine], bases: list[ClaimLine], practice: Practice) -> pd.DataFrame:
+    """Claim lines as the table contract_allowed reads."""
+    def cents(value):
+        return None if value is None else int(value * 100)
+
+    return pd.DataFrame({
+        "code": [l.code for l in lines],
+        "key": [next((f"{l.code}-{m}" for m in l.modifiers if m in ("26", "TC")), l.code) for l in lines],
+        "units": [l.units for l in lines],
+        "category": [line_category(l) for l in lines],
+        "base_cents": [cents(b.allowed) for b in bases],
+        "unit_price_milli": pd.array([None if l.unit_price is None else int(l.unit_price * 1000) for l in lines], dtype="Int64"),
+        "billed_cents": pd.array([cents(practice.charge(l)) for l in lines], dtype="Int64"),
+    })  # fmt: skip
 
 
 def _policy_warnings(claim: Claim, contract: Contract) -> None:
