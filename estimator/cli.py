@@ -122,38 +122,6 @@ def fee_schedule(day, locality, zip_code, national, all_localities, codes, cf_tr
         write_table(table, output, "Fee schedule")
 
 
-MONEY_SUFFIXES = ("_amount", "_charge", "_charges", "_cap", "_payment", "_share", "_responsibility", "_collections")
-MONEY_NAMES = {"allowed", "copay", "deductible", "coinsurance", "sequestration", "expected_to_provider", "denied",
-               "at_risk_frequency", "at_risk_coverage", "limiting_charge"}  # fmt: skip
-
-
-def write_xlsx(table, path: Path, title: str) -> None:
-    """Amount columns as numbers with two decimals; everything else as text (never a formula)."""
-    if len(table) >= 1_048_576:
-        raise InputError(f"{len(table):,} rows do not fit in an Excel sheet; write a .csv instead", field="--output")
-    from decimal import Decimal
-
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = title
-    sheet.append(list(table.columns))
-    money = [i for i, c in enumerate(table.columns) if c.endswith(MONEY_SUFFIXES) or c in MONEY_NAMES]
-    for row in table.itertuples(index=False):
-        cells = [Decimal(str(v)) if i in money and str(v) not in ("", "nan", "<NA>") else v for i, v in enumerate(row)]
-        sheet.append(cells)
-    for i in money:
-        for (cell,) in sheet.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
-            cell.number_format = "0.00"
-    for column_cells in sheet.iter_rows(min_row=2):
-        for cell in column_cells:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
-    sheet.freeze_panes = "A2"
-    workbook.save(path)
-
-
 SESSION_OPTIONS = [
     click.option("--date", "day", type=DATE, help="Date of service."),
     click.option("--pos", "place_of_service", type=click.Choice(["11", "19", "22", "24"]), help="Place of service (11 office)."),
@@ -384,7 +352,7 @@ def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, *
         session = Session.from_dict(data)
         build = codes_builder(schedules, codes.split(","), session) if codes else session_builder(schedules, session)
         items.append((build, count))
-    totals, lines = compare(items, contracts, practice_, items and Session.from_dict(data).date_of_service)
+    totals, lines = compare(items, contracts, practice_, session.date_of_service)
     shown = totals[["rank", "payer", "kind", "allowed", "patient_share", "payer_payment", "expected",
                     "percent_of_medicare", "difference_to_best"]]  # fmt: skip
     click.echo(shown.to_string(index=False))
@@ -401,7 +369,9 @@ def write_table(table: pd.DataFrame, output: Path, title: str) -> None:
     if output.suffix.lower() == ".csv":
         table.to_csv(output, index=False, lineterminator="\n")
     elif output.suffix.lower() == ".xlsx":
-        write_xlsx(table.astype(str), output, title)
+        from .excel import table_workbook
+
+        output.write_bytes(table_workbook(table, title))
     else:
         raise InputError("the output must end in .csv or .xlsx", field="--output")
     click.echo(f"wrote {len(table)} rows to {output}", err=True)
@@ -420,6 +390,37 @@ def forecast_command(scenario_file, output):
     click.echo(summary(table).to_string(index=False))
     if output:
         write_table(table, output, "Forecast")
+
+
+@main.command("excel")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@session_options
+@click.option("--output", required=True, type=click.Path(path_type=Path), help="The .xlsx to write.")
+@click.option("--codes", help="Codes for the fee schedule sheet (the session's codes are always included).")
+@click.option("--all-codes", is_flag=True, help="Every payable code of the locality in the fee schedule sheet.")
+@click.option("--months", type=click.IntRange(1, 120), default=24, show_default=True, help="Forecast horizon.")
+@click.option("--volume", default="40", show_default=True, help="Sessions per month in the forecast.")
+@click.option("--growth", default="0", show_default=True, help="Growth per month, %.")
+@click.option("--per-patient", default="3", show_default=True, help="Sessions per patient per year.")
+def excel_command(file, output, codes, all_codes, months, volume, growth, per_patient, nonpar, day, **flags):
+    """An Excel model (live formulas) of the session across the saved payers, with fee schedule and forecast."""
+    from .db import Database
+    from .excel import ForecastInputs, estimate_workbook
+    from .session import Session, _decimal
+
+    if output.suffix.lower() != ".xlsx":
+        raise InputError("the output must end in .xlsx", field="--output")
+    database = Database()
+    practice_ = database.practice()
+    where = {k: v for k, v in (("zip_code", practice_.zip_code), ("locality", practice_.locality)) if v}
+    data = session_data(where | (read_json(file) if file else {}), day, nonpar, flags)
+    forecast = ForecastInputs(months=months, sessions_per_month=_decimal(volume, "--volume"),
+                              growth_percent_per_month=_decimal(growth, "--growth"),
+                              sessions_per_patient_per_year=_decimal(per_patient, "--per-patient"))  # fmt: skip
+    content = estimate_workbook(FeeSchedules(), Session.from_dict(data), database.contracts(), practice_,
+                                codes=codes.split(",") if codes else None, all_codes=all_codes, forecast=forecast)  # fmt: skip
+    output.write_bytes(content)
+    click.echo(f"wrote {output} ({len(content):,} bytes)")
 
 
 @main.command("bench")

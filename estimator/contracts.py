@@ -249,9 +249,10 @@ def payer_claim(build: ClaimBuilder, contract: Contract, practice: Practice, day
     base = build(pinned_day, contract.locality, True) if (pinned_day, contract.locality) != (day, None) else medicare
     label = f"Medicare {pinned_day.year if contract.medicare_year else 'of the year of service'}" + (
         f" ({contract.locality})" if contract.locality else "")
-    if [l.code for l in base.lines] != [l.code for l in medicare.lines]:
-        raise InputError(f"the {label} claim has other lines than the claim of {day}", field="medicare_year")
-    cents, reasons = contract_allowed(_line_table(medicare.lines, base.lines, practice), contract, label=label)
+    by_key = {(l.code, l.modifiers, l.biller): l for l in base.lines}
+    bases = [by_key.get((l.code, l.modifiers, l.biller)) for l in medicare.lines]
+    missing = [l.code for l, b in zip(medicare.lines, bases) if b is None and l.allowed > 0]
+    cents, reasons = contract_allowed(_line_table(medicare.lines, bases, practice), contract, label=label)
     zero = Decimal("0.00")
     lines = [replace(line, allowed=cents_to_decimal(c), reason=reason or line.reason, copay=zero,
                      deductible=zero, coinsurance=zero, payer_payment=zero, sequestration=zero, limiting_charge=None)
@@ -261,6 +262,7 @@ def payer_claim(build: ClaimBuilder, contract: Contract, practice: Practice, day
                         coinsurance=Fraction(coinsurance),
                         sequestration=rate("sequestration_rate", day) if contract.sequestration else Fraction(0))  # fmt: skip
     claim = replace(medicare, lines=lines, warnings=[w for w in medicare.warnings if not _is_frequency_warning(w)])
+    claim.warnings += [f"{label} has no amount for {code}: {contract.payer}'s percentage applies to 0." for code in missing]
     _policy_warnings(claim, contract)
     return claim
 
@@ -360,7 +362,7 @@ def _reason(rule: str, line, contract: Contract, label: str, lesser: bool) -> st
     return text + (f" Lesser of billed charge {money(line.billed_cents)}." if lesser else "")
 
 
-def _line_table(lines: list[ClaimLine], bases: list[ClaimLine], practice: Practice) -> pd.DataFrame:
+def _line_table(lines: list[ClaimLine], bases: list[ClaimLine | None], practice: Practice) -> pd.DataFrame:
     """Claim lines as the table contract_allowed reads."""
     def cents(value):
         return None if value is None else int(value * 100)
@@ -370,7 +372,7 @@ def _line_table(lines: list[ClaimLine], bases: list[ClaimLine], practice: Practi
         "key": [next((f"{l.code}-{m}" for m in l.modifiers if m in ("26", "TC")), l.code) for l in lines],
         "units": [l.units for l in lines],
         "category": [line_category(l) for l in lines],
-        "base_cents": [cents(b.allowed) for b in bases],
+        "base_cents": [0 if b is None else cents(b.allowed) for b in bases],
         "unit_price_milli": pd.array([None if l.unit_price is None else int(l.unit_price * 1000) for l in lines], dtype="Int64"),
         "billed_cents": pd.array([cents(practice.charge(l)) for l in lines], dtype="Int64"),
     })  # fmt: skip

@@ -58,6 +58,7 @@ class Scenario:
     contracts: dict[str, dict] = field(default_factory=dict)  # changes to saved contracts
     conversion_factor: str | None = None
     location: dict = field(default_factory=dict)
+    prices_held_at: dt.date | None = None  # price every month on this date (the Excel model holds prices)
 
 
 def _mapping(value, name) -> dict:
@@ -212,9 +213,10 @@ def _scenario_rows(schedules, scenario: Scenario, contracts: dict[str, Contract]
     rows = []
     for index in range(scenario.months):
         year, month = divmod(scenario.start.month - 1 + index, 12)
-        day = dt.date(scenario.start.year + year, month + 1, 15)
-        first = first_of_year_share(day.month, per_patient)
-        volume_factor = growth**index * Fraction(scenario.seasonality[day.month - 1])
+        month_day = dt.date(scenario.start.year + year, month + 1, 15)
+        day = scenario.prices_held_at or month_day
+        first = first_of_year_share(month_day.month, per_patient)
+        volume_factor = growth**index * Fraction(scenario.seasonality[month_day.month - 1])
         for payer, contract in contracts.items():
             totals = dict.fromkeys(OUTPUT_COLUMNS[3:], Fraction(0))
             for template in scenario.templates:
@@ -237,7 +239,7 @@ def _scenario_rows(schedules, scenario: Scenario, contracts: dict[str, Contract]
                 for name in ("patient_responsibility", "payer_payment"):
                     totals[name] += sessions * collected * (first * full[name] + (1 - first) * none[name])
             totals["expected_collections"] = totals["patient_responsibility"] + totals["payer_payment"]
-            row = {"scenario": scenario.name, "month": f"{day:%Y-%m}", "payer": payer,
+            row = {"scenario": scenario.name, "month": f"{month_day:%Y-%m}", "payer": payer,
                    "sessions": Decimal(round(totals.pop("sessions") * 10)) / 10}  # fmt: skip
             row |= {name: round_cents(value) for name, value in totals.items()}
             rows.append(row)

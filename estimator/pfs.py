@@ -121,11 +121,11 @@ def select_codes(rvu: pd.DataFrame, codes: list[str] | None) -> pd.DataFrame:
     if not codes:
         return rvu
     wanted = [c.strip().upper().partition("-")[::2] for c in codes]
-    candidates = rvu[rvu["hcpcs"].isin({code for code, _ in wanted})]
-    keep = [(code, modifier) for code, modifier in zip(candidates["hcpcs"], candidates["modifier"])
-            if (code, "") in wanted or (code, modifier) in wanted]  # fmt: skip
-    chosen = candidates[[pair in keep for pair in zip(candidates["hcpcs"], candidates["modifier"])]]
-    found = {(c, m) for c, m in keep} | {(c, "") for c, _ in keep}
+    asked = set(wanted)
+    candidates = rvu[rvu["hcpcs"].isin({code for code, _ in asked})]
+    keep = [(code, "") in asked or (code, modifier) in asked for code, modifier in zip(candidates["hcpcs"], candidates["modifier"])]
+    chosen = candidates[np.array(keep, dtype=bool)]
+    found = set(zip(chosen["hcpcs"], chosen["modifier"])) | {(c, "") for c in chosen["hcpcs"]}
     unknown = [text for text, pair in zip(codes, wanted) if pair not in found]
     if unknown:
         raise InputError(f"not in the PFS relative value file: {', '.join(unknown)}", field="codes")

@@ -153,6 +153,13 @@ class Session:
         return cls(**values)
 
 
+def session_data(session: Session) -> dict:
+    """A session as plain data that Session.from_dict reads back (JSON-safe)."""
+    data = json.loads(json.dumps(asdict(session), default=str))
+    data["muscles"] = [{"muscle": m, "side": s} for m, s in session.muscles]
+    return data
+
+
 def _muscle(entry) -> tuple[str, str]:
     if isinstance(entry, str):
         name, _, side = entry.partition(":")
@@ -245,9 +252,8 @@ class Claim:
         return {name: f"{self.total(name):.2f}" for name in MONEY_FIELDS}
 
     def to_dict(self) -> dict:
-        session = asdict(self.session)
         return {
-            "session": json.loads(json.dumps(session, default=str)),
+            "session": session_data(self.session),
             "setting": self.setting,
             "locality": self.locality,
             "lines": self.to_frame().to_dict(orient="records"),

@@ -94,3 +94,10 @@ def test_data_page_lists_vintages():
     at = page("data")
     assert not at.exception
     assert "RVU26C" in list(at.dataframe[0].value["vintage"])
+
+
+def test_estimate_builds_the_excel_model():
+    at = page("estimate")
+    at.button(key="estimate-build").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["estimate-model"][:2] == b"PK"

@@ -25,6 +25,7 @@ if not CHROMIUM.exists() or not __import__("importlib").util.find_spec("playwrig
         pytest.fail("CI must run the browser test: install chromium (apt) and playwright (pip)", pytrace=False)
     pytest.skip("no /usr/bin/chromium or playwright here", allow_module_level=True)
 
+from openpyxl import load_workbook  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 
@@ -99,6 +100,14 @@ def test_estimate_change_payer_download_and_screenshots(server, browser_page):
     saved = SHOTS / "payer_comparison.csv"
     download.value.save_as(saved)
     assert "Browser Test PPO" in saved.read_text()
+
+    page.get_by_role("button", name="Build the Excel model").click()
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download the Excel model").click()
+    model = SHOTS / "tpi_estimate.xlsx"
+    download.value.save_as(model)
+    workbook = load_workbook(model)
+    assert "Browser Test PPO" in [c.value for c in workbook["Assumptions"]["A"]]
 
     for name in PAGES:
         open_page(page, server, name)

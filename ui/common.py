@@ -11,6 +11,8 @@ import streamlit as st
 
 from estimator.db import Database
 from estimator.errors import InputError
+from estimator.excel import estimate_workbook, table_workbook
+from estimator.session import Session
 from estimator.store import FeeSchedules
 
 FIRST_DAY, LAST_DAY = dt.date(2025, 1, 1), dt.date(2026, 12, 31)
@@ -51,8 +53,25 @@ def show_money(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return shown
 
 
-def csv_download(frame: pd.DataFrame, name: str, key: str) -> None:
-    st.download_button("Download CSV", frame.to_csv(index=False).encode(), f"{name}.csv", "text/csv", key=key)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
+    """What the page shows, as CSV and as an Excel table."""
+    left, right, _ = st.columns([1, 1, 4])
+    left.download_button("Download CSV", frame.to_csv(index=False).encode(), f"{name}.csv", "text/csv", key=f"{key}-csv")
+    right.download_button("Download Excel", table_workbook(frame, name.replace("_", " ").capitalize()), f"{name}.xlsx", XLSX,
+                          key=f"{key}-xlsx")  # fmt: skip
+
+
+def model_download(session: Session, key: str) -> None:
+    """The Excel model of a session across the saved payers (live formulas), built on request."""
+    if st.button("Build the Excel model (fee schedule, session, payers, 24-month forecast)", key=f"{key}-build"):
+        db = database()
+        st.session_state[f"{key}-model"] = estimate_workbook(schedules(), session, db.contracts(), db.practice())
+    if f"{key}-model" in st.session_state:
+        st.download_button("Download the Excel model", st.session_state[f"{key}-model"], "tpi_estimate.xlsx", XLSX,
+                           key=f"{key}-download")  # fmt: skip
 
 
 def location_inputs(key: str, zip_default: str = "35203") -> tuple[str | None, str | None]:

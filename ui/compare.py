@@ -10,7 +10,7 @@ import streamlit as st
 
 from estimator.contracts import codes_builder, compare, session_builder
 from estimator.session import Session
-from ui.common import csv_download, database, date_input, plain_errors, schedules, show_money
+from ui.common import downloads, model_download, database, date_input, plain_errors, schedules, show_money
 
 DEFAULT_SESSION = {"date_of_service": "2026-03-02", "zip_code": "35203", "muscle_count": 2, "guidance": "ultrasound",
                    "drugs": ["triamcinolone:40mg"], "diagnoses": ["M79.18"]}  # fmt: skip
@@ -49,4 +49,6 @@ def page() -> None:
                 st.markdown(f"**{row.payer}**: {row.reasons} {row.warnings}")
         with st.expander("Every payer's claim lines"):
             st.dataframe(lines[["payer", "code", "modifiers", "units", "allowed", "patient_share", "reason"]], hide_index=True)
-        csv_download(lines, "payer_comparison", "compare-csv")
+        downloads(lines, "payer_comparison", "compare")
+        if what != "A list of codes":
+            model_download(session, "compare")

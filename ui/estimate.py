@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from estimator.session import Session, estimate
-from ui.common import csv_download, date_input, location_inputs, plain_errors, schedules, show_money
+from ui.common import downloads, model_download, date_input, location_inputs, plain_errors, schedules, show_money
 
 POS = {"11": "Office (11)", "22": "Hospital outpatient, on campus (22)", "19": "Hospital outpatient, off campus (19)",
        "24": "Ambulatory surgical center (24)"}  # fmt: skip
@@ -91,4 +91,5 @@ def page() -> None:
         st.altair_chart(alt.Chart(chart).mark_bar().encode(
             x=alt.X("amount:Q", title="Allowed ($)"), y=alt.Y("site:N", title=None), color="paid to:N",
             tooltip=["site", "paid to", alt.Tooltip("amount:Q", format="$,.2f")]), width="stretch")  # fmt: skip
-        csv_download(lines, "tpi_claim", "estimate-csv")
+        downloads(lines, "tpi_claim", "estimate")
+        model_download(claim.session, "estimate")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from estimator.pfs import change_causes, price, published, resolve_locality
-from ui.common import csv_download, dollars, date_input, location_inputs, plain_errors, schedules, show_money
+from ui.common import downloads, dollars, date_input, location_inputs, plain_errors, schedules, show_money
 
 
 @st.cache_data(show_spinner=False)
@@ -44,7 +44,7 @@ def page() -> None:
         money = [f"{setting}_amount", f"{setting}_nonpar_amount", f"{setting}_limiting_charge", f"{setting}_payment"]
         shown = table[["hcpcs", "modifier", "status"] + money + ["work_rvu", f"pe_rvu_{setting}", "mp_rvu", "global_days", "status_reason"]]
         st.dataframe(show_money(shown, money), hide_index=True, width="stretch")
-        csv_download(table, "fee_schedule", "fs-csv")
+        downloads(table, "fee_schedule", "fs")
         st.subheader("2025 to 2026: what changed")
         code = st.selectbox("Code", sorted(set((table["hcpcs"] + ("-" + table["modifier"]).where(table["modifier"] != "", "")))), key="fs-change-code")
         where = resolve_locality(schedules(), day, zip_code=zip_code, locality=locality) if (zip_code or locality) else ("", "")

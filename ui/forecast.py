@@ -9,7 +9,7 @@ import yaml
 
 from estimator.contracts import Contract, Practice
 from estimator.forecast import parse_scenarios, run, summary
-from ui.common import csv_download, database, plain_errors, schedules, show_money
+from ui.common import downloads, database, plain_errors, schedules, show_money
 
 MONEY = ["billed_charges", "allowed", "patient_responsibility", "payer_payment", "denied", "at_risk_frequency",
          "at_risk_coverage", "expected_collections"]  # fmt: skip
@@ -77,7 +77,7 @@ def page() -> None:
                         width="stretch")  # fmt: skip
         st.subheader("Monthly by payer")
         st.dataframe(show_money(table, MONEY), hide_index=True, width="stretch")
-        csv_download(table, "forecast", "forecast-csv")
+        downloads(table, "forecast", "forecast")
 
 
 def waterfall(row: pd.Series) -> alt.Chart:

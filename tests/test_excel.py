@@ -1,0 +1,166 @@
+"""The Excel model: recalculated without Excel, every amount equals the product's to the cent."""
+
+import io
+import zipfile
+from decimal import Decimal
+
+import formulas
+import pytest
+from openpyxl import load_workbook
+
+from estimator.contracts import Contract, Practice, payer_claim, session_builder
+from estimator.errors import InputError
+from estimator.excel import ForecastInputs, estimate_workbook
+from estimator.session import Session
+from estimator.uploads import read_fee_schedule, xlsx_rows
+
+SESSION = Session.from_dict({"date_of_service": "2026-03-02", "zip_code": "35203", "muscle_count": 2, "guidance": "ultrasound",
+                             "drugs": ["triamcinolone:40mg", "botox:80units:20"], "em_code": "99213",
+                             "em_separately_identifiable": True, "diagnoses": ["M79.18"]})  # fmt: skip
+PRACTICE = Practice.from_dict({"name": "Test", "zip_code": "35203", "charges": {"20552": "150", "76942": "200", "J3301": "5"}})
+CONTRACTS = [Contract.from_dict(d) for d in (
+    {"payer": "Medicare", "kind": "medicare", "method": "medicare"},
+    {"payer": "=HYPERLINK(\"http://example.invalid\",\"click\")", "percent": "125", "copay": "30", "coinsurance_percent": "10",
+     "deductible": "50", "drug_method": "asp_plus", "drug_percent": "10", "lesser_of_billed": True},
+    {"payer": "+Pinned 2025", "percent": "130", "medicare_year": 2025, "guidance_covered": False, "overrides": {"99213": "90"}},
+    {"payer": "@Fees", "method": "fee_schedule", "fees": {"20552": "41.10", "J0585": "5.5"}, "em_25_paid": False,
+     "frequency_rule": "three_in_90_days"},
+    {"payer": "-Charges", "method": "percent_of_charges", "percent": "60", "kind": "self_pay", "coinsurance_percent": "100"},
+    {"payer": "MA", "kind": "medicare_advantage", "percent": "100", "coinsurance_percent": "20", "sequestration": True},
+)]  # fmt: skip
+
+
+def recalculate(data: bytes, tmp_path, inputs: dict | None = None):
+    """Recalculate every formula with the `formulas` package; returns (values by sheet!cell, workbook, name)."""
+    path = tmp_path / "estimate.xlsx"
+    path.write_bytes(data)
+    model = formulas.ExcelModel().loads(str(path)).finish()
+    solution = model.calculate(inputs=inputs or {})
+    values = {}
+    for key, ranges in solution.items():
+        if "!" in key and key.startswith("'["):
+            sheet, cell = key.split("]", 1)[1].rsplit("!", 1)
+            values[(sheet.strip("'"), cell)] = ranges.value[0][0]
+    return values, load_workbook(path), path.name
+
+
+def formula_cells(workbook):
+    for ws in workbook.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    yield ws.title, cell.coordinate
+
+
+def assert_all_equal(data, tmp_path):
+    values, workbook, _ = recalculate(data, tmp_path)
+    cached = load_workbook(io.BytesIO(data), data_only=True)
+    checked = 0
+    for sheet, coordinate in formula_cells(workbook):
+        want, got = cached[sheet][coordinate].value, values[(sheet.upper(), coordinate)]
+        assert want is not None, (sheet, coordinate)
+        if workbook[sheet][coordinate].number_format.startswith('"$"'):
+            assert round(float(got), 2) == float(want), (sheet, coordinate, workbook[sheet][coordinate].value, got, want)
+        else:
+            assert abs(float(got) - float(want)) < 1e-6, (sheet, coordinate, got, want)
+        checked += 1
+    return checked
+
+
+def test_every_formula_equals_the_product_to_the_cent(shipped, tmp_path):
+    data = estimate_workbook(shipped, SESSION, CONTRACTS, PRACTICE, codes=["20552", "20553", "77002"],
+                             forecast=ForecastInputs(months=14, growth_percent_per_month=Decimal("2.5"),
+                                                     sessions_per_patient_per_year=Decimal(5),
+                                                     denial_rate_percent={"@Fees": Decimal("7.5")}))  # fmt: skip
+    assert assert_all_equal(data, tmp_path) > 1000
+
+
+def test_facility_session_non_par_practice(shipped, tmp_path):
+    session = Session.from_dict({"date_of_service": "2026-02-10", "zip_code": "35203", "place_of_service": "22", "muscle_count": 3,
+                                 "guidance": "fluoroscopy", "drugs": ["methylprednisolone:80mg"]})  # fmt: skip
+    practice = Practice.from_dict({"name": "Non-par", "zip_code": "35203", "participating": False, "charges": {"20553": "180"}})
+    data = estimate_workbook(shipped, session, CONTRACTS, practice, codes=["20552"], forecast=ForecastInputs(months=3))
+    assert assert_all_equal(data, tmp_path) > 300
+
+
+def test_changing_a_payer_percent_flows_through_and_matches_the_product(shipped, tmp_path):
+    """MA at 100% -> 150%: the workbook's allowed total equals the product's claim under a 150% contract."""
+    data = estimate_workbook(shipped, SESSION, CONTRACTS, PRACTICE, codes=["20552"], forecast=ForecastInputs(months=2))
+    workbook = load_workbook(io.BytesIO(data))
+    pct = workbook.defined_names["PCT_P6"].attr_text.split("!")[1].replace("$", "")
+    allowed = workbook.defined_names["ALLOWED_P6"].attr_text.split("!")[1].replace("$", "")
+    expected_met = workbook.defined_names["EXPMET_P6"].attr_text.split("!")[1].replace("$", "")
+    values, _, name = recalculate(data, tmp_path, {f"'[estimate.xlsx]ASSUMPTIONS'!{pct}": 150})
+    medicare = session_builder(shipped, SESSION)
+    contract = Contract.from_dict(CONTRACTS[5].to_dict() | {"percent": "150"})
+    claim = payer_claim(medicare, contract, PRACTICE, SESSION.date_of_service)
+    assert round(values[("SESSION ESTIMATE", allowed)], 2) == float(claim.total("allowed"))
+    assert round(values[("SESSION ESTIMATE", expected_met)], 2) == float(claim.total("expected_to_provider"))
+    assert claim.total("allowed") > Decimal("1.4") * session_builder(shipped, SESSION)(SESSION.date_of_service, None, True).total("allowed")
+
+
+def test_user_text_is_never_a_formula_and_inputs_are_unlocked(shipped):
+    data = estimate_workbook(shipped, SESSION, CONTRACTS, PRACTICE, codes=["20552"], forecast=ForecastInputs(months=2))
+    workbook = load_workbook(io.BytesIO(data))
+    assumptions = workbook["Assumptions"]
+    names = [c.value for c in assumptions["A"] if isinstance(c.value, str) and c.value[:1] in "=+@-"]
+    assert {"=HYPERLINK(\"http://example.invalid\",\"click\")", "+Pinned 2025", "@Fees", "-Charges"} <= set(names)
+    for row in assumptions.iter_rows():
+        for cell in row:
+            if cell.value in names:
+                assert cell.data_type == "s"
+    pct = workbook.defined_names["PCT_P2"].attr_text.split("!")[1].replace("$", "")
+    assert assumptions[pct].protection.locked is False and assumptions.protection.sheet is True
+    assert all(ws.protection.sheet for ws in workbook.worksheets)
+    sheet_xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>HYPERLINK" not in sheet_xml
+
+
+def hostile(tmp_path, name, members: dict[str, bytes]) -> "Path":
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, content in members.items():
+            archive.writestr(member, content)
+    return path
+
+
+def real_xlsx(tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["code", "amount"])
+    workbook.active.append(["20552", 45])
+    path = tmp_path / "fees.xlsx"
+    workbook.save(path)
+    return path
+
+
+def test_reading_a_good_fee_schedule_workbook(tmp_path):
+    assert read_fee_schedule(real_xlsx(tmp_path), {"20552"}) == {"20552": Decimal("45")}
+
+
+def test_zip_bomb_is_refused(tmp_path):
+    path = hostile(tmp_path, "bomb.xlsx", {"[Content_Types].xml": b"<Types/>", "xl/worksheets/sheet1.xml": b"0" * (300 * 2**20)})
+    with pytest.raises(InputError, match="zip bomb"):
+        xlsx_rows(path)
+
+
+def test_xxe_entity_is_refused(tmp_path):
+    good = zipfile.ZipFile(real_xlsx(tmp_path))
+    members = {n: good.read(n) for n in good.namelist()}
+    sheet = members["xl/worksheets/sheet1.xml"]
+    body = sheet.split(b"?>", 1)[1] if sheet.startswith(b"<?xml") else sheet
+    members["xl/worksheets/sheet1.xml"] = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+                                           + body.replace(b"<v>45</v>", b"<v>&xxe;</v>"))  # fmt: skip
+    path = hostile(tmp_path, "xxe.xlsx", members)
+    with pytest.raises(InputError, match="not a readable xlsx workbook"):
+        xlsx_rows(path)
+
+
+def test_macro_workbooks_are_refused(tmp_path):
+    good = zipfile.ZipFile(real_xlsx(tmp_path))
+    members = {n: good.read(n) for n in good.namelist()} | {"xl/vbaProject.bin": b"\x00" * 100}
+    with pytest.raises(InputError, match="macros"):
+        xlsx_rows(hostile(tmp_path, "macro.xlsx", members))
+    with pytest.raises(InputError, match="no macros"):
+        xlsx_rows(hostile(tmp_path, "book.xlsm", members))
