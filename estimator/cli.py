@@ -423,6 +423,74 @@ def excel_command(file, output, codes, all_codes, months, volume, growth, per_pa
     click.echo(f"wrote {output} ({len(content):,} bytes)")
 
 
+@main.command("price-claims")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--output", required=True, type=click.Path(path_type=Path), help="Priced lines: .csv, .parquet or .xlsx.")
+@click.option("--errors", "errors_path", type=click.Path(path_type=Path), help="Rows that could not be priced (default: OUTPUT.errors.csv).")
+@click.option("--map", "mapping", multiple=True, help="STANDARD=COLUMN when a column is named otherwise, e.g. payer=Insurance.")
+@click.option("--tolerance", default="0.01", show_default=True, help="Dollars below the expected payment before a line is underpaid.")
+@click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True)
+@click.option("--scheduler", help="Address of an existing Dask cluster (with --engine dask); default: a local cluster.")
+@click.option("--chunk-rows", type=click.IntRange(1000), default=500_000, show_default=True, help="Lines read at a time.")
+def price_claims(source, output, errors_path, mapping, tolerance, engine, scheduler, chunk_rows):
+    """Price claim lines (CSV, XLSX, Parquet) under each payer's contract; flag underpayments.
+
+    Exit code 0 when every line was priced, 1 when some lines went to the errors file.
+    """
+    from fractions import Fraction
+
+    from .batch import Book, price_file, price_file_dask
+    from .db import Database
+    from .session import _decimal
+
+    pairs = dict(item.partition("=")[::2] for item in mapping)
+    database = Database()
+    book = Book(FeeSchedules(), {c.payer: c for c in database.contracts()}, database.practice())
+    limit = Fraction(_decimal(tolerance, "--tolerance"))
+    if engine == "dask":
+        summary = price_file_dask(source, output, book, scheduler=scheduler, mapping=pairs, tolerance=limit, errors_path=errors_path)
+    elif sys.stderr.isatty():
+        with click.progressbar(length=source.stat().st_size if source.is_file() else 0, label="pricing", file=sys.stderr) as bar:
+            summary = price_file(source, output, book, mapping=pairs, tolerance=limit, errors_path=errors_path,
+                                 rows_per_chunk=chunk_rows, progress=lambda done: bar.update(done - bar.pos))  # fmt: skip
+    else:
+        summary = price_file(source, output, book, mapping=pairs, tolerance=limit, errors_path=errors_path, rows_per_chunk=chunk_rows)
+    click.echo(summary.render())
+    sys.exit(1 if summary.failed else 0)
+
+
+@main.command("bench-claims")
+@click.option("--rows", type=click.IntRange(1), default=1_000_000, show_default=True)
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), help="Where to write (default: a temporary folder).")
+def bench_claims(rows, folder):
+    """Generate a synthetic claims file, price it end to end, print seconds and peak memory."""
+    import resource
+    import tempfile
+    import time
+
+    from .batch import Book, price_file, synthetic_claims
+    from .contracts import Contract, Practice
+
+    folder = folder or Path(tempfile.mkdtemp(prefix="tpi-claims-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    contracts = [Contract.from_dict({"payer": "Medicare", "kind": "medicare", "method": "medicare"}),
+                 Contract.from_dict({"payer": "Commercial 125", "percent": "125", "drug_method": "asp_plus", "drug_percent": "10",
+                                     "copay": "30", "coinsurance_percent": "10", "lesser_of_billed": True}),
+                 Contract.from_dict({"payer": "Medicare Advantage", "kind": "medicare_advantage", "coinsurance_percent": "20",
+                                     "sequestration": True})]  # fmt: skip
+    source, output = folder / "claims.csv", folder / "priced.csv"
+    start = time.perf_counter()
+    synthetic_claims(source, rows, [c.payer for c in contracts])
+    click.echo(f"generated {rows:,} lines ({source.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - start:.2f} s: {source}")
+    book = Book(FeeSchedules(), {c.payer: c for c in contracts}, Practice(name="Benchmark"))
+    start = time.perf_counter()
+    summary = price_file(source, output, book)
+    seconds = time.perf_counter() - start
+    click.echo(f"priced {summary.priced:,} lines ({summary.failed:,} failed) end to end (read, price, write) in {seconds:.2f} s "
+               f"= {summary.priced / seconds:,.0f} lines/s")  # fmt: skip
+    click.echo(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
 @main.command("bench")
 def bench():
     """Print timings: cold vintage load, whole national schedule x 109 localities, peak memory."""
