@@ -1,3 +1,4 @@
 from .cli import main
 
-main(prog_name="python -m estimator")
+if __name__ == "__main__":  # worker processes (Dask) import this module without running the CLI
+    main(prog_name="python -m estimator")

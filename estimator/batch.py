@@ -129,8 +129,10 @@ def _contexts(lines: pd.DataFrame, book: Book) -> tuple[np.ndarray, pd.DataFrame
         values = (lines[column] if column in lines else pd.Series("", index=lines.index)).fillna("").astype(str)
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
         if column == "date_of_service":
-            representative = dict(zip(uniques, _representative_dates(uniques, book)))
-            codes, uniques = pd.factorize(values.map(representative), use_na_sentinel=False)
+            chosen = _representative_dates(uniques, book)
+            representative = dict(zip(uniques, chosen))
+            same, uniques = pd.factorize(pd.Series(chosen, dtype=object), use_na_sentinel=False)
+            codes = same[codes]
         combined, _ = pd.factorize(combined * max(len(uniques), 1) + codes)
     _, firsts = np.unique(combined, return_index=True)  # context ids follow first appearance
     first_lines = lines.iloc[firsts].reset_index(drop=True)
@@ -145,8 +147,11 @@ def price_frame(lines: pd.DataFrame, book: Book, tolerance: Fraction = Fraction(
     """
     context_of, first_lines = _contexts(lines, book)
     contexts = _price_contexts(first_lines, book)
-    row = contexts.iloc[context_of].reset_index(drop=True)
-    reasons = row["reason"].to_numpy(dtype=object).copy()
+
+    def per_line(column: str) -> np.ndarray:
+        return contexts[column].to_numpy()[context_of]
+
+    reasons = per_line("reason").astype(object)
 
     def fail(mask, reason):
         mask = np.asarray(mask) & (reasons == "")
@@ -157,19 +162,20 @@ def price_frame(lines: pd.DataFrame, book: Book, tolerance: Fraction = Fraction(
     billed, billed_known = _money(text["billed"], fail, "billed charge")
     paid, paid_known = _money(text["paid"], fail, "paid amount")
     ok = reasons == ""
-    allowed = row["allowed"].to_numpy(np.int64).copy()
-    payers = row["payer"].to_numpy()
+    allowed = per_line("allowed").astype(np.int64)
+    payers = per_line("payer")
     for name in pd.unique(payers[ok]):
         contract = book.contracts[name]
         if contract.method == "medicare":
             continue
         rows = ok & (payers == name)
-        table = row.loc[rows, ["code", "key", "units", "category", "base_cents", "unit_price_milli"]].reset_index(drop=True)
+        at = context_of[rows]
+        table = contexts[["code", "key", "units", "category", "base_cents", "unit_price_milli"]].iloc[at].reset_index(drop=True)
         table["billed_cents"] = pd.arrays.IntegerArray(billed[rows], ~billed_known[rows])
         allowed[rows], _ = contract_allowed(table, contract, with_reasons=False)
     claim = pd.factorize(text["claim_id"].str.strip())[0]
     copay = _copay(allowed, pd.factorize(payers)[0] * (claim.max(initial=0) + 1) + claim,
-                   text["claim_id"].str.strip().eq("").to_numpy(), row["copay"].to_numpy(np.int64))  # fmt: skip
+                   text["claim_id"].str.strip().eq("").to_numpy(), per_line("copay").astype(np.int64))  # fmt: skip
     share_id = contexts["share_id"].to_numpy()[context_of]
     coinsurance = _share_of(allowed - copay, share_id, contexts.attrs["shares"])
     payment = allowed - copay - coinsurance
@@ -182,8 +188,8 @@ def price_frame(lines: pd.DataFrame, book: Book, tolerance: Fraction = Fraction(
     out["expected_payment"] = _text(payment_after[ok])
     out["variance"] = np.where(paid_known[ok], _text(variance[ok]), "")
     out["underpaid"] = np.where(paid_known[ok], np.where(underpaid[ok], "yes", "no"), "")
-    out["release"] = row["release"].to_numpy()[ok]
-    out["note"] = row["note"].to_numpy()[ok]
+    out["release"] = per_line("release")[ok]
+    out["note"] = per_line("note")[ok]
     bad = lines[~ok][["_row"]].copy()
     bad["reason"] = reasons[~ok]
     amounts = pd.DataFrame({"payer": payers[ok], "lines": 1, "expected_allowed": allowed[ok], "expected_payment": payment_after[ok],
@@ -460,7 +466,7 @@ def _share_of(cents: np.ndarray, share_id: np.ndarray, shares: list) -> np.ndarr
 # -- files: read in chunks, write as we go, all or nothing --------------------------------------
 
 
-def read_chunks(path, rows_per_chunk: int = 500_000):
+def read_chunks(path, rows_per_chunk: int = 1_000_000):
     """(chunk with a ``_row`` column holding the file's row numbers, bytes read so far) from CSV, Parquet or XLSX."""
     import csv
     from pathlib import Path
@@ -592,7 +598,7 @@ class Summary:
 
 
 def price_file(source, output, book: Book, *, mapping=None, tolerance=Fraction(1, 100), errors_path=None,
-               rows_per_chunk: int = 500_000, progress=None) -> Summary:  # fmt: skip
+               rows_per_chunk: int = 1_000_000, progress=None) -> Summary:  # fmt: skip
     """Price a claims file chunk by chunk; writes OUTPUT and the errors file, or nothing on failure."""
     out, errors_out = Output(output), Output(errors_path or _errors_name(output))
     summary = Summary()
