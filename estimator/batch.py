@@ -647,9 +647,12 @@ def price_file_dask(source, output, book: Book, *, scheduler: str | None = None,
     """
     from pathlib import Path
 
-    import dask
-    import dask.dataframe as dd
-    from dask.distributed import Client, LocalCluster
+    try:
+        import dask
+        import dask.dataframe as dd
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError('the Dask engine needs Dask: pip install -e ".[cluster]"', field="--engine") from None
 
     source = Path(source)
     if not source.is_file():
