@@ -22,7 +22,7 @@ import pandas as pd
 
 from .contracts import Contract, Practice, contract_allowed
 from .errors import InputError
-from .money import bad_decimal_rows, round_half_up_to_cents, scale_by, to_units
+from .money import bad_decimal_rows, round_half_up_to_cents, scale_by, to_units, units_text
 from .parameters import rate
 from .pfs import price
 from .session import EM_CODES, GUIDANCE
@@ -183,10 +183,10 @@ def price_frame(lines: pd.DataFrame, book: Book, tolerance: Fraction = Fraction(
     variance = paid - payment_after
     underpaid = paid_known & (variance < -int(tolerance * 100))
     out = lines[ok].copy()
-    out["expected_allowed"] = _text(allowed[ok])
-    out["patient_share"] = _text((copay + coinsurance)[ok])
-    out["expected_payment"] = _text(payment_after[ok])
-    out["variance"] = np.where(paid_known[ok], _text(variance[ok]), "")
+    out["expected_allowed"] = units_text(allowed[ok])
+    out["patient_share"] = units_text((copay + coinsurance)[ok])
+    out["expected_payment"] = units_text(payment_after[ok])
+    out["variance"] = np.where(paid_known[ok], units_text(variance[ok]), "")
     out["underpaid"] = np.where(paid_known[ok], np.where(underpaid[ok], "yes", "no"), "")
     out["release"] = per_line("release")[ok]
     out["note"] = per_line("note")[ok]
@@ -213,9 +213,9 @@ def _price_contexts(lines: pd.DataFrame, book: Book) -> pd.DataFrame:
     fail(day.isna(), "date of service is not a date")
     code = text["hcpcs"].str.upper()
     fail(~code.str.fullmatch(r"[0-9A-Z]{5}"), "HCPCS code is not 5 letters or digits")
-    units_text = text["units"].replace("", "1")
-    fail(~units_text.str.fullmatch(r"\d{1,4}") | units_text.eq("0"), "units must be a whole number from 1 to 9999")
-    units = pd.to_numeric(units_text.where(units_text.str.fullmatch(r"\d{1,4}"), "0")).astype("int64")
+    units_given = text["units"].replace("", "1")
+    fail(~units_given.str.fullmatch(r"\d{1,4}") | units_given.eq("0"), "units must be a whole number from 1 to 9999")
+    units = pd.to_numeric(units_given.where(units_given.str.fullmatch(r"\d{1,4}"), "0")).astype("int64")
     pos = text["place_of_service"].str.zfill(2)
     fail(~pos.isin(list(SETTINGS)), "place of service is not 11, 19, 21, 22 or 24")
     pfs_modifier = text["modifiers"].str.upper().str.findall(r"[0-9A-Z]{2}").map(
@@ -256,19 +256,6 @@ def _price_contexts(lines: pd.DataFrame, book: Book) -> pd.DataFrame:
     out["sequestration_id"] = shares.get_indexer(out["sequestration"].to_numpy(dtype=object))
     out.attrs["shares"] = list(shares)
     return out
-
-
-def _text(cents: np.ndarray) -> pd.Series:
-    """Cents -> dollars text with two decimals ("-12.05")."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    magnitude = np.abs(cents)
-    whole = pc.cast(pa.array(magnitude // 100), pa.string())
-    part = pc.utf8_lpad(pc.cast(pa.array(magnitude % 100), pa.string()), 2, "0")
-    sign = pa.array(np.where(cents < 0, "-", ""))
-    joined = pc.binary_join_element_wise(sign, pc.binary_join_element_wise(whole, part, "."), "")
-    return pd.Series(joined, dtype=pd.ArrowDtype(pa.string())).astype(str).to_numpy()
 
 
 def _money(text: pd.Series, fail, label: str) -> tuple[np.ndarray, np.ndarray]:
@@ -589,7 +576,7 @@ class Summary:
             return f"{self.priced} lines priced, {self.failed} failed"
         shown = self.totals.copy()
         for column in ("expected_allowed", "expected_payment", "variance"):
-            shown[column] = _text(shown[column].to_numpy(np.int64))
+            shown[column] = units_text(shown[column].to_numpy(np.int64))
         text = shown.reset_index().to_string(index=False)
         if self.worst is not None and not self.worst.empty:
             worst = self.worst.drop(columns=["_variance", "_row", "row"], errors="ignore")

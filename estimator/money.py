@@ -80,9 +80,18 @@ def round_cents(amount: Decimal | Fraction) -> Decimal:
     return cents_to_decimal(cents + (2 * remainder >= amount.denominator))
 
 
-def format_cents(cents: pd.Series) -> pd.Series:
-    """Int cents (nullable) -> text with exactly two decimals; missing stays empty."""
-    values = cents.astype("Int64")
-    whole, part = values // 100, values % 100
-    text = whole.astype(str) + "." + part.astype(str).str.zfill(2)
-    return text.where(values.notna(), "")
+def units_text(units, places: int = 2) -> np.ndarray:
+    """Integer counts of 10**-places (nullable, possibly negative) -> text with exactly ``places``
+    decimals ("-12.05"); missing values become "". Vectorised with pyarrow compute."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pd.array(units, dtype="Int64")
+    missing = values.isna()
+    numbers = values.to_numpy(dtype=np.int64, na_value=0)
+    whole, part = np.divmod(np.abs(numbers), 10**places)
+    text = pc.cast(pa.array(whole), pa.string())
+    if places:
+        text = pc.binary_join_element_wise(text, pc.utf8_lpad(pc.cast(pa.array(part), pa.string()), places, "0"), ".")
+    text = pc.binary_join_element_wise(pa.array(np.where(numbers < 0, "-", "")), text, "")
+    return np.where(missing, "", text.to_numpy(zero_copy_only=False))

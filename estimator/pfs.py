@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .money import cents_to_decimal, format_cents, round_cents, round_half_up_to_cents, scale_by
+from .money import cents_to_decimal, round_cents, round_half_up_to_cents, scale_by, units_text
 from .parameters import Parameter, parameter, rate
 from .store import FeeSchedules, Vintage
 
@@ -254,17 +254,11 @@ def _opps_cap(out: dict, rvu: pd.DataFrame, places: pd.DataFrame, basis: Basis, 
 MONEY_COLUMNS = [f"{s}_{n}" for n in ("amount", "nonpar_amount", "limiting_charge", "opps_cap", "payment") for s in SETTINGS]
 
 
-def units_text(units: pd.Series, places: int) -> pd.Series:
-    """Integer units -> text with exactly ``places`` decimals."""
-    whole, part = np.divmod(units.to_numpy(dtype=np.int64), 10**places)
-    return pd.Series(whole.astype(str), index=units.index) + "." + pd.Series(part.astype(str), index=units.index).str.zfill(places)
-
-
 def published(frame: pd.DataFrame, basis: Basis) -> pd.DataFrame:
     """The priced schedule as text: amounts with exactly two decimals, RVUs, GPCIs, CF and sources."""
     table = frame[["carrier", "locality", "locality_name", "hcpcs", "modifier", "status", "status_reason"]].astype(str)
     for column in MONEY_COLUMNS:
-        table[column] = format_cents(frame[column])
+        table[column] = units_text(frame[column], 2)
     for column in ("work_rvu", "pe_rvu_nonfacility", "pe_rvu_facility", "mp_rvu"):
         table[column] = units_text(frame[column], 2)
     for column in ("work_gpci", "pe_gpci", "mp_gpci"):
