@@ -240,6 +240,7 @@ class _Model:
         self.payer_names = {c.payer: f"P{i}" for i, c in enumerate(contracts, 1)}
         self.vintages: dict[str, object] = {}
         self._claims: dict[tuple, Claim] = {}
+        self.block_rows: dict[str, tuple[int, int]] = {}
 
     # -- Assumptions ------------------------------------------------------------------------
     def assumptions(self) -> None:
@@ -564,7 +565,7 @@ class _Model:
         _name(self.wb, f"PAYMET_{p}", s, total_row, 16)
         _name(self.wb, f"SEQMET_{p}", s, total_row, 17)
         _name(self.wb, f"EXPMET_{p}", s, total_row, 18)
-        self.block_rows = getattr(self, "block_rows", {}) | {p: (first, total_row - 1)}
+        self.block_rows[p] = (first, total_row - 1)
 
     def _payer_claim(self, contract: Contract, medicare: Claim, due: bool) -> Claim:
         priced = contract if due else replace(contract, deductible=Decimal(0))

@@ -86,3 +86,19 @@ def test_descriptors_of_cpt_codes_are_dropped_on_import(isolated_user_data, tmp_
     (tmp_path / "PPRRVU_with_text.csv").write_text(source)
     assert run("import-cms", tmp_path / "PPRRVU_with_text.csv").exit_code == 0
     assert "Some licensed text" not in next(isolated_user_data.glob("tables/pfs_rvu/*/table.csv")).read_text()
+
+
+def test_xlsx_edition_reads_like_the_csv(isolated_user_data, tmp_path):
+    """CMS also publishes PPRRVU as a workbook: the same rows give the same stored table."""
+    import csv
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    for row in csv.reader((FIXTURES / "pprrvu_2026_jan_subset.csv").read_text().splitlines()):
+        workbook.active.append(row)
+    workbook.save(tmp_path / "PPRRVU2026_Jan_nonQPP.xlsx")
+    assert run("import-cms", FIXTURES / "pprrvu_2026_jan_subset.csv", "--vintage", "FROM_CSV").exit_code == 0
+    assert run("import-cms", tmp_path / "PPRRVU2026_Jan_nonQPP.xlsx", "--vintage", "FROM_XLSX").exit_code == 0
+    tables = [next(isolated_user_data.glob(f"tables/pfs_rvu/{name}/table.csv")).read_text() for name in ("FROM_CSV", "FROM_XLSX")]
+    assert tables[0] == tables[1] and "20552" in tables[0]

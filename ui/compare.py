@@ -35,6 +35,8 @@ def page() -> None:
             build = session_builder(schedules(), session)
             st.caption(f"Session of {session.date_of_service}: change it on the Estimate page.")
         totals, lines = compare([(build, 1)], [c for c in contracts if c.payer in chosen], practice, session.date_of_service)
+        releases = sorted({part.strip() for text in lines["source"] for part in str(text).split(",") if part.strip()})
+        st.caption(f"CMS releases used: {', '.join(releases)}")
         money = ["allowed", "patient_share", "payer_payment", "expected", "difference_to_best"]
         st.dataframe(show_money(totals[["rank", "payer", "kind"] + money + ["percent_of_medicare"]], money),
                      hide_index=True, width="stretch",

@@ -65,6 +65,7 @@ def page() -> None:
             st.success(f"Saved {name}")
         totals = summary(table)
         st.subheader("Totals")
+        st.caption("Each month is priced with the CMS files in force on the 15th (see the Data page for releases and dates).")
         st.dataframe(show_money(totals, MONEY), hide_index=True, width="stretch")
         monthly = table.groupby(["scenario", "month"], sort=False)["expected_collections"].sum().reset_index()
         monthly["expected_collections"] = monthly["expected_collections"].astype(float)
