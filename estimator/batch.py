@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -328,7 +329,8 @@ def _medicare(schedules, dates, code, pfs_modifier, carrier, locality, setting, 
     """Medicare par and non-par amounts per line (x units), the drug unit price, release and note."""
     n = len(dates)
     out = pd.DataFrame({"par": np.zeros(n, np.int64), "nonpar": np.zeros(n, np.int64), "unit_price_milli": pd.array([None] * n, dtype="Int64"),
-                        "coinsurance": np.zeros(n, np.int64),  # in 1/100000 (the ASP file's percent has 3 decimals) "category": ["procedure"] * n, "release": [""] * n, "note": [""] * n,
+                        "coinsurance": np.zeros(n, np.int64),  # in 1/100000: the ASP file's percent has 3 decimals
+                        "category": ["procedure"] * n, "release": [""] * n, "note": [""] * n,
                         "code": code.to_numpy(), "units": units.to_numpy()}, index=dates.index)  # fmt: skip
     rules = ("pfs/work_gpci_floor", "pfs/nonparticipating_rate", "pfs/limiting_charge_rate", "pfs/status_codes")
     for day, rows, missing in _groups(schedules, dates, ok, ("pfs_rvu", "gpci"), rules):
@@ -456,7 +458,6 @@ def _share_of(cents: np.ndarray, share_id: np.ndarray, shares: list) -> np.ndarr
 def read_chunks(path, rows_per_chunk: int = 1_000_000):
     """(chunk with a ``_row`` column holding the file's row numbers, bytes read so far) from CSV, Parquet or XLSX."""
     import csv
-    from pathlib import Path
 
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -510,7 +511,6 @@ class Output:
     """Writes chunks to a temporary file, renamed into place only when every chunk is written."""
 
     def __init__(self, path):
-        from pathlib import Path
 
         self.path = Path(path)
         self.suffix = self.path.suffix.lower()
@@ -591,7 +591,10 @@ def price_file(source, output, book: Book, *, mapping=None, tolerance=Fraction(1
     summary = Summary()
     try:
         for chunk, done in read_chunks(source, rows_per_chunk):
-            priced, failed, amounts = _price_chunk(chunk, mapping, book, tolerance)
+            try:
+                priced, failed, amounts = _price_chunk(chunk, mapping, book, tolerance)
+            except InputError as error:
+                raise InputError(error.message, file=Path(source).name, field=error.field) from None
             out.write(priced.rename(columns={"_row": "row"}))
             errors_out.write(failed.rename(columns={"_row": "row"}))
             summary.add(priced.drop(columns="_row"), failed, amounts)
@@ -615,7 +618,6 @@ def _price_chunk(chunk: pd.DataFrame, mapping, book: Book, tolerance) -> tuple[p
 
 
 def _errors_name(output):
-    from pathlib import Path
 
     output = Path(output)
     return output.with_name(f"{output.stem}.errors.csv")
@@ -632,7 +634,6 @@ def price_file_dask(source, output, book: Book, *, scheduler: str | None = None,
     LocalCluster on the loopback interface is started for the run. Partitions are priced in
     parallel and written in file order, so the output equals the single-machine one row for row.
     """
-    from pathlib import Path
 
     try:
         import dask

@@ -67,6 +67,10 @@ def import_cms(files, data_dir, **options):
         source = yaml.safe_load((folder / "source.yaml").read_text())
         click.echo(f"stored {source['vintage']} ({source['title']}, {source['rows']} rows, "
                    f"{source['effective_from']} to {source['effective_to']}) in {folder}")  # fmt: skip
+        in_force = FeeSchedules().in_force(source["kind"], source["effective_from"])
+        if in_force.name != source["vintage"]:
+            click.echo(f"note: {in_force.name} ({in_force.source['release'] or 'a later file'}) stays in force from "
+                       f"{source['effective_from']}: it takes effect the same day or later, or is a later release")  # fmt: skip
 
 
 @main.command("build-fee-schedules")
@@ -84,9 +88,11 @@ def build_fee_schedules(cms_dir):
 @main.command("vintages")
 def vintages():
     """List the loaded CMS vintages, their sources and effective dates."""
-    for v in sorted(FeeSchedules().vintages, key=lambda v: (v.kind, v.effective_from)):
+    schedules, today = FeeSchedules(), dt.date.today()
+    for v in sorted(schedules.vintages, key=lambda v: (v.kind, v.effective_from)):
         where = "shipped" if v.shipped else "imported"
-        click.echo(f"{v.kind:9} {v.name:15} {v.effective_from} to {v.effective_to}  {where}  {v.source['source_file']}")
+        current = "  (in force today)" if v.covers(today) and schedules.in_force(v.kind, today) == v else ""
+        click.echo(f"{v.kind:9} {v.name:15} {v.effective_from} to {v.effective_to}  {where}  {v.source['source_file']}{current}")
 
 
 @main.command("fee-schedule")
@@ -358,7 +364,7 @@ def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, *
     click.echo(shown.to_string(index=False))
     for row in totals.itertuples():
         if row.reasons or row.warnings:
-            click.echo(f"\n{row.payer}: {row.reasons} {row.warnings}".rstrip())
+            click.echo(f"\n{row.payer}: " + " ".join(part for part in (row.reasons, row.warnings) if part))
     if show_lines:
         click.echo("\n" + lines[["payer", "item", "code", "modifiers", "units", "allowed", "patient_share", "reason"]].to_string(index=False))
     if output:
@@ -465,12 +471,14 @@ def price_claims(source, output, errors_path, mapping, tolerance, engine, schedu
 def bench_claims(rows, folder):
     """Generate a synthetic claims file, price it end to end, print seconds and peak memory."""
     import resource
+    import shutil
     import tempfile
     import time
 
     from .batch import Book, price_file, synthetic_claims
     from .contracts import Contract, Practice
 
+    temporary = folder is None
     folder = folder or Path(tempfile.mkdtemp(prefix="tpi-claims-"))
     folder.mkdir(parents=True, exist_ok=True)
     contracts = [Contract.from_dict({"payer": "Medicare", "kind": "medicare", "method": "medicare"}),
@@ -489,6 +497,8 @@ def bench_claims(rows, folder):
     click.echo(f"priced {summary.priced:,} lines ({summary.failed:,} failed) end to end (read, price, write) in {seconds:.2f} s "
                f"= {summary.priced / seconds:,.0f} lines/s")  # fmt: skip
     click.echo(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if temporary:
+        shutil.rmtree(folder)
 
 
 @main.command("bench")

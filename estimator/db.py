@@ -148,7 +148,8 @@ class Database:
             for contract in contracts:
                 taken = connection.execute("SELECT 1 FROM payers WHERE name = ?", (contract.payer,)).fetchone()
                 if taken and not replace:
-                    raise InputError(f"payer name {contract.payer!r} is already taken", field="payer")
+                    raise InputError(f"payer name {contract.payer!r} is already taken (choose another name, or replace it)",
+                                     field="payer")  # fmt: skip
                 if taken:
                     connection.execute("UPDATE payers SET kind = ?, contract = ?, updated_at = ? WHERE name = ?",
                                        (contract.kind, json.dumps(contract.to_dict()), _now(), contract.payer))  # fmt: skip

@@ -85,7 +85,7 @@ class DrugGiven:
     def parse(cls, text: str) -> DrugGiven:
         """'triamcinolone:40mg' or 'J0585:80units:20' (drug:dose[unit][:wasted])."""
         parts = text.split(":")
-        match = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]+)\s*", parts[1]) if len(parts) >= 2 else None
+        match = re.fullmatch(r"\s*(-?[\d.]+)\s*([a-zA-Z]+)\s*", parts[1]) if len(parts) >= 2 else None
         if not match or len(parts) > 3:
             raise InputError(f"{text!r}: write a drug as NAME:DOSEUNIT[:WASTED], e.g. triamcinolone:40mg", field="drug")
         wasted = _decimal(parts[2], "wasted") if len(parts) == 3 else Decimal(0)

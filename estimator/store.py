@@ -5,7 +5,7 @@ A vintage is one CMS file made into a table: ``tables/<kind>/<vintage>/table.csv
 shipped vintages live in the repository's ``fee_schedules/``; a user's imports live in a
 user data folder (``TPI_ESTIMATOR_DATA`` or the platform's user data folder). For a date
 of service the vintage in force is the one whose dates cover it, the latest to take
-effect winning, and a user's import winning over a shipped one that starts the same day.
+effect winning; on the same day the later CMS release, then a user's import over a shipped one.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from functools import cache
@@ -56,6 +57,12 @@ class Vintage:
 
     def covers(self, day: dt.date) -> bool:
         return self.effective_from <= day <= self.effective_to
+
+    @property
+    def released(self) -> dt.date:
+        """The CMS release date the file states ("RELEASED 06/30/2026"), or the earliest date if none."""
+        match = re.search(r"(\d\d)/(\d\d)/(\d{4})", self.source.get("release") or "")
+        return dt.date(int(match.group(3)), int(match.group(1)), int(match.group(2))) if match else dt.date.min
 
     @property
     def label(self) -> str:
@@ -154,12 +161,12 @@ class FeeSchedules:
                 "import the CMS file for that date with `python -m estimator import-cms FILE`",
                 field="date of service",
             )
-        return max(covering, key=lambda v: (v.effective_from, not v.shipped))
+        return max(covering, key=lambda v: (v.effective_from, v.released, not v.shipped))
 
     def latest_on_or_before(self, kind: str, day: dt.date) -> Vintage | None:
         """The newest vintage that took effect on or before ``day`` (for figures shown as 'latest held')."""
         earlier = [v for v in self.of_kind(kind) if v.effective_from <= day]
-        return max(earlier, key=lambda v: (v.effective_from, not v.shipped)) if earlier else None
+        return max(earlier, key=lambda v: (v.effective_from, v.released, not v.shipped)) if earlier else None
 
     def of_kind(self, kind: str) -> list[Vintage]:
         return sorted((v for v in self.vintages if v.kind == kind), key=lambda v: v.effective_from)

@@ -102,3 +102,11 @@ def test_xlsx_edition_reads_like_the_csv(isolated_user_data, tmp_path):
     assert run("import-cms", tmp_path / "PPRRVU2026_Jan_nonQPP.xlsx", "--vintage", "FROM_XLSX").exit_code == 0
     tables = [next(isolated_user_data.glob(f"tables/pfs_rvu/{name}/table.csv")).read_text() for name in ("FROM_CSV", "FROM_XLSX")]
     assert tables[0] == tables[1] and "20552" in tables[0]
+
+
+def test_an_older_release_for_the_same_dates_does_not_replace_a_later_one(isolated_user_data):
+    """Importing the January 2026 release (RVU26A) leaves the July release (RVU26C) in force, and says so."""
+    result = run("import-cms", FIXTURES / "pprrvu_2026_jan_subset.csv")
+    assert result.exit_code == 0 and "note: RVU26C (released 06/30/2026) stays in force from 2026-01-01" in result.output
+    schedules = FeeSchedules(roots=(SHIPPED, isolated_user_data))
+    assert schedules.in_force("pfs_rvu", dt.date(2026, 3, 2)).name == "RVU26C"
