@@ -187,7 +187,8 @@ def test_asp_quarter_not_loaded_uses_latest_with_a_warning(shipped):
 @pytest.mark.parametrize(
     "fields, message",
     [({"muscle_count": 0}, "at least one muscle"), ({"muscle_count": -2}, "at least one muscle"),
-     ({"muscle_count": 1, "drugs": ["triamcinolone:-40mg"]}, "NAME:DOSEUNIT"),
+     ({"muscle_count": 1, "drugs": ["triamcinolone:-40mg"]}, "must be more than 0 (got -40)"),
+     ({"muscle_count": 1, "drugs": ["triamcinolone"]}, "NAME:DOSEUNIT"),
      ({"muscle_count": 1, "drugs": [{"drug": "triamcinolone", "dose": "0", "unit": "mg"}]}, "must be more than 0"),
      ({"muscle_count": 1, "drugs": [{"drug": "triamcinolone", "dose": "-5", "unit": "mg"}]}, "must be more than 0"),
      ({"muscle_count": 1, "drugs": ["snake oil:1mg"]}, "unknown drug 'snake oil'"),
