@@ -230,7 +230,8 @@ def _price_contexts(lines: pd.DataFrame, book: Book) -> pd.DataFrame:
     medicare = _medicare(book.schedules, dates, code, pfs_modifier, carrier, locality, setting, units, errors.eq(""), fail)
     out = pd.DataFrame({"allowed": medicare["par"].to_numpy(np.int64), "copay": np.zeros(n, np.int64),
                         "share": pd.Series([0] * n, dtype=object), "sequestration": pd.Series([0] * n, dtype=object),
-                        "payer": payer_name.fillna("").to_numpy(), "code": code.to_numpy(), "key": code.to_numpy(),
+                        "payer": payer_name.fillna("").to_numpy(), "code": code.to_numpy(),
+                        "key": (code + ("-" + pfs_modifier).where(pfs_modifier != "", "")).to_numpy(),
                         "units": units.to_numpy(), "category": medicare["category"].to_numpy(),
                         "base_cents": medicare["par"].to_numpy(np.int64), "unit_price_milli": medicare["unit_price_milli"].to_numpy(),
                         "release": medicare["release"].to_numpy(), "note": medicare["note"].to_numpy()})  # fmt: skip

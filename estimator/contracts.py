@@ -161,7 +161,7 @@ class Practice:
 
     def charge(self, line: ClaimLine) -> Decimal | None:
         """Billed charge of a line from the charge master (code-modifier first, then code), x units."""
-        for key in ([f"{line.code}-{m}" for m in line.modifiers if m in ("26", "TC")] + [line.code]):
+        for key in dict.fromkeys((line_key(line.code, line.modifiers), line.code)):
             if key in self.charges:
                 return self.charges[key] * line.units
         return None
@@ -202,8 +202,8 @@ def dump_contracts(contracts: list[Contract], as_json: bool = False) -> str:
 
 
 def line_category(line: ClaimLine) -> str:
-    if line.biller == "not billed":
-        return "not billed"
+    if line.biller in ("not billed", "facility"):
+        return line.biller
     if line.code in GUIDANCE.values():
         return "guidance"
     if line.code in EM_CODES:
@@ -249,8 +249,8 @@ def payer_claim(build: ClaimBuilder, contract: Contract, practice: Practice, day
     base = build(pinned_day, contract.locality, True) if (pinned_day, contract.locality) != (day, None) else medicare
     label = f"Medicare {pinned_day.year if contract.medicare_year else 'of the year of service'}" + (
         f" ({contract.locality})" if contract.locality else "")
-    by_key = {(l.code, l.modifiers, l.biller): l for l in base.lines}
-    bases = [by_key.get((l.code, l.modifiers, l.biller)) for l in medicare.lines]
+    by_key = dict(zip(_occurrences(base.lines), base.lines))
+    bases = [by_key.get(key) for key in _occurrences(medicare.lines)]
     missing = [l.code for l, b in zip(medicare.lines, bases) if b is None and l.allowed > 0]
     cents, reasons = contract_allowed(_line_table(medicare.lines, bases, practice), contract, label=label)
     zero = Decimal("0.00")
@@ -327,7 +327,7 @@ def contract_allowed(lines: pd.DataFrame, contract: Contract, *, label: str = "M
     override, overridden = _lookup(lines["key"], lines["code"], contract.overrides)
     amount = np.where(overridden, _times(override * units, FEE_SCALE, Fraction(1)), amount)
     rule = np.where(overridden, "override", rule)
-    zero = (category == "not billed") | ((category == "guidance") & (not contract.guidance_covered)) | (
+    zero = np.isin(category, ["not billed", "facility"]) | ((category == "guidance") & (not contract.guidance_covered)) | (
         (category == "em") & (not contract.em_25_paid))
     rule = np.where(zero, np.where(category == "not billed", "not_billed", "excluded_" + category.astype(str)), rule)
     amount = np.where(zero, 0, amount)
@@ -358,8 +358,25 @@ def _reason(rule: str, line, contract: Contract, label: str, lesser: bool) -> st
         "not_billed": lambda: "",
         "excluded_guidance": lambda: f"Guidance not covered for trigger point injections by {contract.payer}.",
         "excluded_em": lambda: f"E/M with modifier 25 bundled by {contract.payer}.",
+        "excluded_facility": lambda: "Billed by the hospital or ASC under its own contract, not by the practice.",
     }[rule]()
     return text + (f" Lesser of billed charge {money(line.billed_cents)}." if lesser else "")
+
+
+def _occurrences(lines: list[ClaimLine]) -> list[tuple]:
+    """(code, modifiers, biller, n-th time seen): pairs the lines of two claims of one session."""
+    seen: dict[tuple, int] = {}
+    keys = []
+    for line in lines:
+        key = (line.code, line.modifiers, line.biller)
+        seen[key] = seen.get(key, 0) + 1
+        keys.append(key + (seen[key],))
+    return keys
+
+
+def line_key(code: str, modifiers) -> str:
+    """How contracts name a line: the code, with -26 or -TC when the line carries it."""
+    return code + next((f"-{m}" for m in modifiers if m in ("26", "TC")), "")
 
 
 def _line_table(lines: list[ClaimLine], bases: list[ClaimLine | None], practice: Practice) -> pd.DataFrame:
@@ -369,7 +386,7 @@ def _line_table(lines: list[ClaimLine], bases: list[ClaimLine | None], practice:
 
     return pd.DataFrame({
         "code": [l.code for l in lines],
-        "key": [next((f"{l.code}-{m}" for m in l.modifiers if m in ("26", "TC")), l.code) for l in lines],
+        "key": [line_key(l.code, l.modifiers) for l in lines],
         "units": [l.units for l in lines],
         "category": [line_category(l) for l in lines],
         "base_cents": [0 if b is None else cents(b.allowed) for b in bases],

@@ -39,7 +39,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 
 from . import __version__
-from .contracts import Contract, Practice, contract_allowed, line_category, payer_claim, session_builder
+from .contracts import Contract, Practice, contract_allowed, line_category, line_key, payer_claim, session_builder
 from .errors import InputError
 from .forecast import Scenario, Template, run, yearly_limit
 from .parameters import parameter, rate
@@ -532,8 +532,10 @@ class _Model:
                     use_nonpar = contract.method == "medicare" and not self.practice.participating
                     base_formula, base_value = self._base_cell(line, i, nonpar if use_nonpar else None)
                     s.formula(row, 5, base_formula, base_value)
-                par_formula, par_value = self._base_cell(line, i, None)
-                s.formula(row, 19, par_formula, par_value)
+                if line.biller == "facility":
+                    s.put(row, 19, 0, MONEY)  # the hospital's line: never the practice's revenue at risk
+                else:
+                    s.formula(row, 19, *self._base_cell(line, i, None))
                 allowed_formula = self._allowed_cell(contract, line, row)
                 s.formula(row, 6, allowed_formula, claims[contract.payer][False].lines[i].allowed)
                 for v, due in ((0, True), (1, False)):
@@ -549,7 +551,8 @@ class _Model:
                         values[7 + 6 * v + k] = claim.total(name)
                 if col == 5:
                     continue
-                s.formula(row, col, f"SUM({letter}{first}:{letter}{row - 1})", values[col], bold=True)
+                cells = ",".join(f"{letter}{r}" for r, line in zip(range(first, row), lines) if line.biller != "facility")
+                s.formula(row, col, f"SUM({cells})", values[col], bold=True)
             self.totals[contract.payer] = row
             self._session_names(p, row, first)
             row += 2
@@ -582,7 +585,7 @@ class _Model:
             return _to_cents(f"{line.units}*ROUND(ASP_{line.code}*1000,0)/10"), value
         if line.biller == "facility":
             return f"{line.allowed}", value  # OPPS / ASC national rate from the CMS addendum
-        key = line.code + next((f"-{m}" for m in line.modifiers if m in ("26", "TC")), "")
+        key = line_key(line.code, line.modifiers)
         column = {("nonfacility", False): "J", ("facility", False): "K", ("nonfacility", True): "L", ("facility", True): "M"}[
             (self.setting, nonpar is not None)]
         return f"'Fee schedule'!{column}{self.fee_rows[key]}", value
@@ -605,7 +608,9 @@ class _Model:
             return "0"
         if contract.method == "medicare":
             return base
-        key = line.code + next((f"-{m}" for m in line.modifiers if m in ("26", "TC")), "")
+        if category == "facility":
+            return "0"  # the hospital's or ASC's line is not priced under the practice's contracts
+        key = line_key(line.code, line.modifiers)
         units = line.units
         if contract.method == "percent_of_medicare":
             amount = _to_cents(f"{_cents_of(base)}*PCT_{p}/100")
@@ -701,8 +706,8 @@ class _Model:
         medicare = self._medicare_claim(False)
         parts = []
         for index, line in enumerate(medicare.lines):
-            formula, _ = self._base_cell(line, index, None)
-            parts.append(f"({formula})")
+            if line.biller != "facility":
+                parts.append(f"({self._base_cell(line, index, None)[0]})")
         return "+".join(parts) or "0"
 
     # -- Forecast -----------------------------------------------------------------------------
@@ -737,12 +742,12 @@ class _Model:
             first, last = self.block_rows[p]
             claims = self.claims[contract.payer]
             a.put(row, 1, contract.payer)
-            charge_parts = [f"{self._charge_name(l.code + next((f'-{m}' for m in l.modifiers if m in ('26', 'TC')), ''), l.code)}*{l.units}"
-                            for l in medicare.lines if l.biller != "not billed"
-                            and self._charge_name(l.code + next((f'-{m}' for m in l.modifiers if m in ('26', 'TC')), ''), l.code)]  # fmt: skip
-            billed = sum((self.practice.charge(l) or 0 for l in medicare.lines if l.biller != "not billed"), Decimal(0))
+            billable = [l for l in medicare.lines if l.biller == "physician" and self._charge_name(line_key(l.code, l.modifiers), l.code)]
+            charge_parts = [f"{self._charge_name(line_key(l.code, l.modifiers), l.code)}*{l.units}" for l in billable]
+            billed = sum((self.practice.charge(l) for l in billable), Decimal(0))
             a.formula(row, 2, "+".join(charge_parts) or "0", billed)
-            not_covered = sum((m.allowed for l, m in zip(claims[False].lines, medicare.lines) if l.allowed == 0 and m.allowed > 0), Decimal(0))
+            not_covered = sum((m.allowed for l, m in zip(claims[False].lines, medicare.lines)
+                               if l.allowed == 0 and m.allowed > 0 and m.biller == "physician"), Decimal(0))  # fmt: skip
             medicare_range = f"'Session estimate'!S{first}:S{last}"
             a.formula(row, 3, f"SUMPRODUCT(('Session estimate'!F{first}:F{last}=0)*({medicare_range}>0)*({medicare_range}))"
                       if contract.method != "medicare" else "0", not_covered)  # fmt: skip

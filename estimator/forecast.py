@@ -262,8 +262,9 @@ def _price_session(schedules, template: Template, contract: Contract, practice: 
         build, medicare = medicare_claims[key]
         priced_contract = contract if due else replace(contract, deductible=Decimal(0))
         claim = payer_claim(build, priced_contract, practice, day, medicare)
-        billed = sum((practice.charge(line) or 0 for line in claim.lines if line.biller != "not billed"), Decimal(0))
-        not_covered = sum((m.allowed for l, m in zip(claim.lines, medicare.lines) if l.allowed == 0 and m.allowed > 0), Decimal(0))
+        billed = sum((practice.charge(line) or 0 for line in claim.lines if line.biller == "physician"), Decimal(0))
+        not_covered = sum((m.allowed for l, m in zip(claim.lines, medicare.lines)
+                           if l.allowed == 0 and m.allowed > 0 and m.biller == "physician"), Decimal(0))  # fmt: skip
         results.append({"billed": Fraction(billed), "allowed": Fraction(claim.total("allowed")),
                         "patient_responsibility": Fraction(claim.total("patient_share")),
                         "payer_payment": Fraction(claim.total("payer_payment") - claim.total("sequestration")),

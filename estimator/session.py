@@ -235,7 +235,8 @@ class Claim:
     facility_notes: list[str] = field(default_factory=list)
 
     def total(self, name: str) -> Decimal:
-        return sum((getattr(line, name) for line in self.lines), Decimal("0.00"))
+        """The practice's claim: every line but those the hospital or ASC bills."""
+        return sum((getattr(line, name) for line in self.lines if line.biller != "facility"), Decimal("0.00"))
 
     def to_frame(self) -> pd.DataFrame:
         rows = []
@@ -603,6 +604,7 @@ def estimate(schedules: FeeSchedules, session: Session, *, compare_sites: bool =
         lines += [d for d in drugs if not d.code] + facility
         if any(d.code for d in drugs):
             facility_notes.append("In a facility the drugs are supplied and billed by the facility.")
+        facility_notes.append("Totals are the practice's own claim; the facility's lines are shown for information.")
     else:
         lines += drugs
         facility_notes = []
@@ -629,17 +631,18 @@ def estimate(schedules: FeeSchedules, session: Session, *, compare_sites: bool =
 
 def site_summary(claim: Claim) -> dict:
     """One row of the office / hospital outpatient / ASC comparison."""
-    def by(biller):
-        return sum((line.allowed for line in claim.lines if line.biller == biller), Decimal("0.00"))
+    def by(name: str, *billers: str) -> Decimal:
+        return sum((getattr(line, name) for line in claim.lines if line.biller in billers), Decimal("0.00"))
 
+    everyone = ("physician", "facility", "not billed")
     sources = sorted({line.source for line in claim.lines if line.source and line.allowed > 0})
     return {
         "site": claim.setting,
-        "physician_allowed": f"{by('physician'):.2f}",
-        "facility_allowed": f"{by('facility'):.2f}",
-        "total_allowed": f"{claim.total('allowed'):.2f}",
-        "patient_share": f"{claim.total('patient_share'):.2f}",
-        "medicare_payment_after_sequestration": f"{claim.total('payer_payment') - claim.total('sequestration'):.2f}",
+        "physician_allowed": f"{by('allowed', 'physician'):.2f}",
+        "facility_allowed": f"{by('allowed', 'facility'):.2f}",
+        "total_allowed": f"{by('allowed', *everyone):.2f}",
+        "patient_share": f"{by('patient_share', *everyone):.2f}",
+        "medicare_payment_after_sequestration": f"{by('payer_payment', *everyone) - by('sequestration', *everyone):.2f}",
         "sources": ", ".join(sources),
         "notes": " ".join(claim.facility_notes),
     }
