@@ -53,6 +53,9 @@ def _folded(name: str) -> str:
 
 def column_map(columns: list[str], mapping: dict[str, str] | None = None) -> dict[str, str]:
     """Input column -> standard name, from common spellings and an explicit ``mapping`` (standard: input)."""
+    twice = sorted({c for c in columns if list(columns).count(c) > 1})
+    if twice:
+        raise InputError(f"column {twice[0]!r} appears twice", field="columns")
     found = {}
     for standard, spellings in COLUMNS.items():
         given = (mapping or {}).get(standard)

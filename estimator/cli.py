@@ -279,8 +279,7 @@ def payers_delete(name):
 @click.option("--date", "day", type=DATE, default=dt.date.today, help="Check codes against the files in force then.")
 def payers_fees(name, file, day):
     """Load a payer's fee schedule (CSV/XLSX: code [, modifier], amount) into its contract."""
-    from dataclasses import replace
-
+    from .contracts import Contract
     from .db import Database
     from .uploads import read_fee_schedule
 
@@ -292,7 +291,8 @@ def payers_fees(name, file, day):
     database = Database()
     contract = database.contract(name)
     fees = read_fee_schedule(file, known)
-    database.add_contracts([replace(contract, fees=fees, method="fee_schedule")], replace=True)
+    updated = Contract.from_dict(contract.to_dict() | {"fees": {k: str(v) for k, v in fees.items()}, "method": "fee_schedule"})
+    database.add_contracts([updated], replace=True)
     click.echo(f"{name}: {len(fees)} fees loaded; the contract now pays by fee schedule")
 
 
@@ -346,19 +346,28 @@ def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, *
     where = {k: v for k, v in (("zip_code", practice_.zip_code), ("locality", practice_.locality)) if v}
     base = {"participating": practice_.participating, "cf_track": practice_.cf_track} | where
     raw = read_json(file) if file else {}
-    mix = raw.get("mix") if isinstance(raw, dict) and "mix" in raw else [{"count": 1, "session": raw}]
-    items = []
+    if not isinstance(raw, dict):
+        raise InputError("the file must hold a session (a JSON object) or {\"mix\": [...]}", file=file.name if file else None)
+    mix = raw["mix"] if "mix" in raw else [{"count": 1, "session": raw}]
+    if not isinstance(mix, list) or not mix:
+        raise InputError("a mix is a non-empty list of {\"count\": N, \"session\": {...}}", field="mix")
+    items, days = [], set()
     for entry in mix:
         count = entry.get("count", 1) if isinstance(entry, dict) else None
-        if not isinstance(count, int) or count < 1:
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise InputError(f"{count!r}: a count is a whole number of sessions, at least 1", field="mix")
+        if not isinstance(entry.get("session", {}), dict):
+            raise InputError("each session of a mix must be a JSON object", field="mix")
         data = session_data(base | entry.get("session", {}), day, nonpar, flags)
         if codes:
             data.setdefault("muscle_count", 1)
         session = Session.from_dict(data)
         build = codes_builder(schedules, codes.split(","), session) if codes else session_builder(schedules, session)
         items.append((build, count))
-    totals, lines = compare(items, contracts, practice_, session.date_of_service)
+        days.add(session.date_of_service)
+    if len(days) > 1:
+        raise InputError("every session of a mix must have the same date of service", field="mix")
+    totals, lines = compare(items, contracts, practice_, days.pop())
     shown = totals[["rank", "payer", "kind", "allowed", "patient_share", "payer_payment", "expected",
                     "percent_of_medicare", "difference_to_best"]]  # fmt: skip
     click.echo(shown.to_string(index=False))

@@ -35,7 +35,7 @@ CODE_KEY = re.compile(r"[0-9A-Z]{5}(?:-[0-9A-Z]{2})?")
 ASP_MARKUP = Fraction(106, 100)  # the ASP file's payment limit is 106% of ASP (SSA 1847A(b))
 
 
-def _money_map(values, name: str) -> dict[str, Decimal]:
+def _money_map(values, name: str, places: int = 6) -> dict[str, Decimal]:
     if not isinstance(values, dict):
         raise InputError(f"{name} must map codes to amounts", field=name)
     result = {}
@@ -43,16 +43,17 @@ def _money_map(values, name: str) -> dict[str, Decimal]:
         key = str(code).strip().upper()
         if not CODE_KEY.fullmatch(key):
             raise InputError(f"{code!r} is not a HCPCS code (e.g. 20552 or 76942-26)", field=name)
-        result[key] = _non_negative(amount, f"{name} {key}")
-        if -result[key].as_tuple().exponent > 6:
-            raise InputError(f"{amount} has more than 6 decimals", field=f"{name} {key}")
+        result[key] = _non_negative(amount, f"{name} {key}", places)
     return result
 
 
-def _non_negative(value, name: str) -> Decimal:
+def _non_negative(value, name: str, places: int = 6) -> Decimal:
+    """A non-negative amount or percentage with at most ``places`` decimals."""
     number = _decimal(value, name)
     if number < 0:
         raise InputError(f"{value} is negative", field=name)
+    if -number.as_tuple().exponent > places:
+        raise InputError(f"{value} has more than {places} decimals", field=name)
     return number
 
 
@@ -100,9 +101,9 @@ class Contract:
         for name, allowed in (("kind", KINDS), ("method", METHODS), ("drug_method", DRUG_METHODS)):
             if name in values and values[name] not in allowed:
                 raise InputError(f"{values[name]!r} is not one of {', '.join(allowed)}", field=name)
-        for name in ("percent", "drug_percent", "copay", "coinsurance_percent", "deductible"):
+        for name, places in (("percent", 4), ("drug_percent", 4), ("copay", 2), ("coinsurance_percent", 3), ("deductible", 2)):
             if name in values:
-                values[name] = _non_negative(values[name], name)
+                values[name] = _non_negative(values[name], name, places)
         if values.get("coinsurance_percent", 0) > 100:
             raise InputError("coinsurance above 100%", field="coinsurance_percent")
         for name in ("fees", "overrides", "drug_per_unit"):
@@ -152,7 +153,10 @@ class Practice:
             raise InputError(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
         if not str(values.get("name") or "").strip():
             raise InputError("the practice needs a name", field="name")
-        values["charges"] = _money_map(values.get("charges") or {}, "charges")
+        values["charges"] = _money_map(values.get("charges") or {}, "charges", places=2)
+        for name in ("participating",):
+            if name in values and not isinstance(values[name], bool):
+                raise InputError(f"{values[name]!r} is not true or false", field=name)
         return cls(**values)
 
     def to_dict(self) -> dict:

@@ -98,7 +98,9 @@ def _parse(data) -> list[Scenario]:
         volume = _decimal(item.get("sessions_per_month"), "sessions_per_month")
         if volume < 0:
             raise InputError(f"{volume} sessions per month is negative", field="sessions_per_month")
-        Session.from_dict({"date_of_service": start.isoformat()} | _mapping(item.get("session", {}), "session"))
+        if "session" not in item:
+            raise InputError("a template needs a session (e.g. {muscle_count: 2})", field="templates")
+        Session.from_dict({"date_of_service": start.isoformat()} | _mapping(item["session"], "session"))
         templates.append(Template(str(item.get("name") or f"template {len(templates) + 1}"), volume, item["session"]))
     if not templates:
         raise InputError("at least one session template is needed", field="templates")
@@ -109,7 +111,7 @@ def _parse(data) -> list[Scenario]:
         seasonality=_seasonality(data.get("seasonality")),
         sessions_per_patient_per_year=_positive(data.get("sessions_per_patient_per_year", 3), "sessions_per_patient_per_year"),
         denial_rate_percent=_percentages(data.get("denial_rate_percent", {}), "denial_rate_percent"),
-        contracts=_mapping(data.get("contracts", {}), "contracts"), conversion_factor=_cf(data.get("conversion_factor")),
+        contracts=_changes(data.get("contracts", {})), conversion_factor=_cf(data.get("conversion_factor")),
     )  # fmt: skip
     variants = [base]
     for item in data.get("scenarios") or []:
@@ -118,13 +120,21 @@ def _parse(data) -> list[Scenario]:
         if "payer_mix" in item:
             changes["payer_mix"] = _mix(item["payer_mix"])
         if "contracts" in item:
-            changes["contracts"] = base.contracts | _mapping(item["contracts"], "contracts")
+            changes["contracts"] = base.contracts | _changes(item["contracts"])
         if "conversion_factor" in item:
             changes["conversion_factor"] = _cf(item["conversion_factor"])
         if "growth_percent_per_month" in item:
             changes["growth_percent_per_month"] = _decimal(item["growth_percent_per_month"], "growth_percent_per_month")
         variants.append(replace(base, **changes))
     return variants
+
+
+def _changes(value) -> dict[str, dict]:
+    """Contract changes by payer name, each a mapping of contract fields."""
+    changes = _mapping(value, "contracts")
+    for payer, fields_ in changes.items():
+        _mapping(fields_, f"contracts {payer}")
+    return changes
 
 
 def _mix(value) -> dict[str, Decimal]:

@@ -137,6 +137,9 @@ class Session:
         if "date_of_service" not in values:
             raise InputError("the date of service is required", field="date_of_service")
         values["date_of_service"] = date(values["date_of_service"], "date_of_service")
+        for name in ("prior_sessions", "muscles", "drugs", "diagnoses", "requested_modifiers"):
+            if not isinstance(values.get(name, []), (list, tuple)):
+                raise InputError(f"{name} must be a list", field=name)
         values["prior_sessions"] = tuple(date(d, "prior_sessions") for d in values.get("prior_sessions", ()))
         values["muscles"] = tuple(_muscle(m) for m in values.get("muscles", ()))
         values["drugs"] = tuple(_drug(d) for d in values.get("drugs", ()))
@@ -145,8 +148,13 @@ class Session:
         if values.get("deductible_remaining") is not None:
             values["deductible_remaining"] = _decimal(values["deductible_remaining"], "deductible_remaining")
         for name in ("muscle_count", "injections", "requested_units"):
-            if values.get(name) is not None and not isinstance(values[name], int) or isinstance(values.get(name), bool):
-                raise InputError(f"{values[name]!r} is not a whole number", field=name)
+            optional = name != "requested_units"
+            if name in values and not (isinstance(values[name], int) and not isinstance(values[name], bool)):
+                if not (optional and values[name] is None):
+                    raise InputError(f"{values[name]!r} is not a whole number", field=name)
+        for name in ("participating", "em_separately_identifiable", "work_gpci_floor"):
+            if name in values and not isinstance(values[name], bool) and not (name == "work_gpci_floor" and values[name] is None):
+                raise InputError(f"{values[name]!r} is not true or false", field=name)
         for name in ("place_of_service", "zip_code", "locality", "em_code"):
             if values.get(name) is not None:
                 values[name] = str(values[name]).strip()
@@ -181,10 +189,14 @@ def _drug(entry) -> DrugGiven:
         return DrugGiven.parse(entry)
     if not isinstance(entry, dict) or not {"drug", "dose", "unit"} <= set(entry):
         raise InputError(f"{entry!r}: a drug needs drug, dose and unit", field="drugs")
-    return DrugGiven(
-        str(entry["drug"]), _decimal(entry["dose"], "dose"), str(entry["unit"]),
-        _decimal(entry.get("wasted", 0), "wasted"), entry.get("concentration"), bool(entry.get("single_dose_vial", True)),
-    )  # fmt: skip
+    concentration = entry.get("concentration")
+    if concentration is not None and not isinstance(concentration, str):
+        raise InputError(f"concentration {concentration!r}: write it with its units, e.g. '40 mg/ml'", field="concentration")
+    single_dose = entry.get("single_dose_vial", True)
+    if not isinstance(single_dose, bool):
+        raise InputError(f"{single_dose!r} is not true or false", field="single_dose_vial")
+    return DrugGiven(str(entry["drug"]), _decimal(entry["dose"], "dose"), str(entry["unit"]),
+                     _decimal(entry.get("wasted", 0), "wasted"), concentration, single_dose)  # fmt: skip
 
 
 # -- output -------------------------------------------------------------------------------

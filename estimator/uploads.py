@@ -123,8 +123,11 @@ def read_fee_schedule(path: Path, known_codes: set[str]) -> dict[str, Decimal]:
         if code not in known_codes:
             raise InputError(f"unknown code {code!r} (not in the PFS or ASP file)", file=name, row=number, field=header[code_at])
         text = amount.replace("$", "").replace(",", "").strip()
-        if not re.fullmatch(r"\d+(\.\d+)?|\.\d+", text):
-            raise InputError(f"{amount!r} is not an amount", file=name, row=number, field=header[amount_at])
+        if not re.fullmatch(r"\d+(\.\d{1,6})?|\.\d{1,6}", text):
+            raise InputError(f"{amount!r} is not an amount with at most 6 decimals", file=name, row=number, field=header[amount_at])
+        if modifier not in ("", "26", "TC"):
+            raise InputError(f"modifier {modifier!r}: fees are given per code, or per -26 / -TC row", file=name, row=number,
+                             field=header[modifier_at])  # fmt: skip
         key = f"{code}-{modifier}" if modifier else code
         if key in fees:
             raise InputError(f"{key} appears twice", file=name, row=number, field=header[code_at])

@@ -140,3 +140,14 @@ def test_compare_and_forecast_commands(tmp_path):
     assert "Proposed PPO at 140%" in result.output and len(pd.read_excel(output)) == 144
     bad = run("forecast", str(FIXTURES / "bad" / "scenario_mix_not_100.yaml"))
     assert bad.exit_code == 2 and "adds up to 90%, not 100%" in bad.output
+
+
+def test_compare_rejects_malformed_mixes(tmp_path):
+    cases = [("[]", "must hold a session"), ('{"mix": []}', "non-empty list"),
+             ('{"mix": [{"count": 2, "session": {"date_of_service": "2026-03-02", "muscle_count": 1}},'
+              ' {"count": 1, "session": {"date_of_service": "2026-04-02", "muscle_count": 1}}]}', "same date of service")]  # fmt: skip
+    for text, message in cases:
+        path = tmp_path / "mix.json"
+        path.write_text(text)
+        result = run("compare", str(path))
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, result.output

@@ -85,7 +85,9 @@ def test_example_scenario_file_runs(shipped, tmp_path):
      ({"templates": [{"sessions_per_month": 5, "session": {"muscle_count": 0}}]}, None),
      ({"seasonality": [1, 2]}, "12 monthly multipliers"),
      ({"start": "January"}, "is not a month"),
-     ({"conversion_factor": "33.12345"}, "at most 4 decimals")],  # fmt: skip
+     ({"conversion_factor": "33.12345"}, "at most 4 decimals"),
+     ({"templates": [{"name": "no session", "sessions_per_month": 5}]}, "a template needs a session"),
+     ({"contracts": {"Flat": 5}}, "contracts Flat")],  # fmt: skip
 )
 def test_bad_scenarios(changes, message, shipped):
     with pytest.raises(InputError) as error:

@@ -204,6 +204,11 @@ def test_asp_quarter_not_loaded_uses_latest_with_a_warning(shipped):
      ({"muscle_count": 1, "place_of_service": "99"}, "place of service"),
      ({"muscle_count": 1, "deductible_remaining": "400"}, "between 0 and the 2026 deductible 283"),
      ({"muscle_count": 1, "colour": "blue"}, "unknown field(s): colour"),
+     ({"muscle_count": 1, "requested_units": None}, "None is not a whole number"),
+     ({"muscle_count": 1, "participating": "no"}, "'no' is not true or false"),
+     ({"muscle_count": 1, "em_code": "99213", "em_separately_identifiable": "false"}, "'false' is not true or false"),
+     ({"muscles": "trapezius"}, "muscles must be a list"),
+     ({"muscle_count": 1, "drugs": [{"drug": "kenalog", "dose": "1", "unit": "ml", "concentration": 40}]}, "with its units"),
      ({}, "give the muscles injected")],  # fmt: skip
 )
 def test_bad_input_is_a_clear_error(shipped, fields, message):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -56,7 +55,8 @@ def page() -> None:
                     path = Path(folder) / Path(fees.name).name
                     path.write_bytes(fees.getvalue())
                     loaded = read_fee_schedule(path, known)
-                db.add_contracts([replace(current, fees=loaded, method="fee_schedule")], replace=True)
+                fees = {k: str(v) for k, v in loaded.items()}
+                db.add_contracts([Contract.from_dict(current.to_dict() | {"fees": fees, "method": "fee_schedule"})], replace=True)
                 st.success(f"{len(loaded)} fees loaded into {chosen}")
 
 
