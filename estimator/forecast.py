@@ -260,7 +260,7 @@ def _price_session(schedules, template: Template, contract: Contract, practice: 
                    scenario: Scenario, medicare_claims: dict) -> tuple[dict, dict]:  # fmt: skip
     """One session of a template under a contract: with the deductible due, and without."""
     results = []
-    medicare_deductible = Decimal(parameter("part_b/deductible", day).value.numerator)
+    medicare_deductible = round_cents(parameter("part_b/deductible", day).value)
     for due in (True, False):
         key = (template.name, day, due)
         if key not in medicare_claims:

@@ -32,7 +32,7 @@ from .errors import InputError
 from .parameters import parameter, rate
 from .pfs import price, resolve_locality
 from .store import SHIPPED, FeeSchedules, Vintage
-from .money import CENT, round_cents
+from .money import CENT, cents_to_decimal, round_cents
 
 PLACES_OF_SERVICE = {
     "11": ("office", "nonfacility"),
@@ -502,10 +502,6 @@ def apply_patient_share(lines: list[ClaimLine], *, deductible: Decimal, sequestr
         line.sequestration = round_cents(Fraction(line.payer_payment) * sequestration)
 
 
-def _cents(value) -> Decimal:
-    return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
-
-
 def pfs_lines(schedules, session, setting, codes: list[tuple[str, str, tuple[str, ...], str]], where):
     """Price (code, pfs row modifier, claim modifiers, reason) lines from the PFS; returns lines and basis."""
     frame, basis = price(schedules, session.date_of_service, codes=sorted({c if not m else f"{c}-{m}" for c, m, _, _ in codes}),
@@ -522,8 +518,8 @@ def pfs_lines(schedules, session, setting, codes: list[tuple[str, str, tuple[str
             continue
         amount = row[f"{setting}_payment"] if session.participating else row[f"{setting}_nonpar_amount"]
         rates = f"Priced at the {'par' if session.participating else 'non-par (95%)'} {setting.replace('non', 'non-')} PFS amount"
-        lines.append(ClaimLine(code, modifiers, 1, labels.get(code, code), "physician", _cents(amount), f"{reason} {rates}.", f"{basis.rvu.name}, {basis.gpci.name}",
-                               coinsurance, None if session.participating else _cents(row[f"{setting}_limiting_charge"])))  # fmt: skip
+        lines.append(ClaimLine(code, modifiers, 1, labels.get(code, code), "physician", cents_to_decimal(amount), f"{reason} {rates}.", f"{basis.rvu.name}, {basis.gpci.name}",
+                               coinsurance, None if session.participating else cents_to_decimal(row[f"{setting}_limiting_charge"])))  # fmt: skip
     return lines, basis
 
 
@@ -620,7 +616,7 @@ def estimate(schedules: FeeSchedules, session: Session, *, compare_sites: bool =
     else:
         lines += drugs
         facility_notes = []
-    annual = Decimal(parameter("part_b/deductible", day).value.numerator)
+    annual = round_cents(parameter("part_b/deductible", day).value)
     deductible = session.deductible_remaining
     if deductible is None:
         deductible = Decimal(0)

@@ -145,7 +145,7 @@ class FeeSchedules:
         self.roots = roots if roots is not None else (SHIPPED, user_data_dir())
         self.vintages: list[Vintage] = []
         for root in self.roots:
-            for source_file in sorted(Path(root).glob("tables/*/*/source.yaml")):
+            for source_file in sorted(Path(root).glob("tables/*/[!.]*/source.yaml")):  # not staging folders
                 source = yaml.safe_load(source_file.read_text())
                 self.vintages.append(
                     Vintage(source["kind"], source["vintage"], source_file.parent, source, root == SHIPPED)
@@ -172,12 +172,15 @@ class FeeSchedules:
         return sorted((v for v in self.vintages if v.kind == kind), key=lambda v: v.effective_from)
 
     def table(self, vintage: Vintage) -> pd.DataFrame:
-        return load_table(vintage.folder, vintage.kind)
+        return load_table(vintage.folder, vintage.kind, vintage.source["table_sha256"])
 
 
 @cache
-def load_table(folder: Path, kind: str) -> pd.DataFrame:
-    """A stored table with decimal columns as int64 counts of their smallest unit (blank -> <NA>)."""
+def load_table(folder: Path, kind: str, checksum: str) -> pd.DataFrame:
+    """A stored table with decimal columns as int64 counts of their smallest unit (blank -> <NA>).
+
+    Cached by folder and checksum, so a vintage imported again under the same name is read again.
+    """
     table = pd.read_csv(folder / "table.csv", dtype=str, keep_default_na=False)
     for column in LAYOUTS[kind].columns:
         if column.kind == "decimal" and column.name in table:

@@ -31,3 +31,4 @@ def page() -> None:
                 (stored,) = import_files([path], user_data_dir())
             st.success(f"Imported {stored.name}: every row and column passed validation.")
             schedules.clear()
+            st.cache_data.clear()
