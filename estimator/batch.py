@@ -24,7 +24,7 @@ import pandas as pd
 from .contracts import Contract, Practice, contract_allowed
 from .errors import InputError
 from .money import bad_decimal_rows, round_half_up_to_cents, scale_by, to_units, units_text
-from .parameters import rate
+from .parameters import in_force_key, parameter, rate
 from .pfs import price
 from .session import EM_CODES, GUIDANCE
 from .store import FeeSchedules
@@ -87,25 +87,6 @@ class Book:
 CONTEXT = ["date_of_service", "hcpcs", "modifiers", "units", "place_of_service", "zip_code", "locality", "payer"]
 
 
-RULES = ("pfs/work_gpci_floor", "pfs/nonparticipating_rate", "pfs/limiting_charge_rate", "pfs/status_codes",
-         "sequestration_rate", "part_b/coinsurance_rate")  # fmt: skip
-
-
-def _in_force_key(schedules: FeeSchedules, day: dt.date) -> tuple:
-    """Everything a line's price depends on through its date: the files and dated rules in force."""
-    from .parameters import parameter
-
-    key = tuple(v.name if (v := _optional(schedules, kind, day)) else "" for kind in ("pfs_rvu", "gpci", "zip5", "opps_cap", "asp"))
-    latest = schedules.latest_on_or_before("asp", day)
-    key += (latest.name if latest else "",)
-    for name in RULES:
-        try:
-            key += (parameter(name, day).since,)
-        except InputError:
-            key += (None,)
-    return key
-
-
 def _representative_dates(texts: pd.Index, book: Book) -> np.ndarray:
     """Each distinct date text -> the first date text priced exactly like it (same files, rules, pins)."""
     days = pd.to_datetime(pd.Series(texts, dtype=object), errors="coerce", format="mixed").dt.date
@@ -114,8 +95,8 @@ def _representative_dates(texts: pd.Index, book: Book) -> np.ndarray:
     for i, day in enumerate(days):
         if pd.isna(day):
             continue
-        pins = tuple(_in_force_key(book.schedules, dt.date(year, day.month, min(day.day, 28))) for year in pinned_years)
-        result[i] = chosen.setdefault(_in_force_key(book.schedules, day) + pins, texts[i])
+        pins = tuple(in_force_key(book.schedules, dt.date(year, day.month, min(day.day, 28))) for year in pinned_years)
+        result[i] = chosen.setdefault(in_force_key(book.schedules, day) + pins, texts[i])
     return result
 
 
@@ -242,7 +223,7 @@ def _price_contexts(lines: pd.DataFrame, book: Book) -> pd.DataFrame:
     for name in payer_name[ok].unique():
         rows = ((payer_name == name) & ok).to_numpy()
         contract = book.contracts[name]
-        withheld = int(rate("sequestration_rate", dates[rows].iloc[0]) * 100_000)
+        withheld = dates[rows].map(lambda day: int(rate("sequestration_rate", day) * 100_000)).to_numpy()
         if contract.method == "medicare":
             if not book.practice.participating:
                 out.loc[rows, "allowed"] = medicare.loc[rows, "nonpar"].to_numpy(np.int64)
@@ -342,7 +323,8 @@ def _medicare(schedules, dates, code, pfs_modifier, carrier, locality, setting, 
             fail(rows, missing.message)
             continue
         rvu = schedules.table(schedules.in_force("pfs_rvu", day))
-        paid_from_rvus = set(rvu.loc[rvu["status"].isin(["A", "R", "T"]), "hcpcs"])
+        statuses = parameter("pfs/status_codes", day).value
+        paid_from_rvus = set(rvu.loc[rvu["status"].isin([k for k, v in statuses.items() if v["priced"]]), "hcpcs"])
         drug_codes = set().union(*(set(schedules.table(v)["hcpcs"]) for v in schedules.of_kind("asp")))
         drug_rows = rows & ~code.isin(paid_from_rvus) & code.isin(drug_codes)  # drugs are status E in the PFS
         _drugs(schedules, dates, drug_rows, code, units, out, fail)

@@ -29,7 +29,7 @@ import yaml
 from .contracts import Contract, Practice, payer_claim, session_builder
 from .errors import InputError
 from .money import round_cents
-from .parameters import parameter
+from .parameters import in_force_key, parameter
 from .session import Session, _decimal, _yaml
 from .store import FeeSchedules
 
@@ -230,7 +230,7 @@ def _scenario_rows(schedules, scenario: Scenario, contracts: dict[str, Contract]
         for payer, contract in contracts.items():
             totals = dict.fromkeys(OUTPUT_COLUMNS[3:], Fraction(0))
             for template in scenario.templates:
-                key = (template.name, payer, day.year, (day.month - 1) // 3)
+                key = (template.name, payer) + in_force_key(schedules, day)
                 if key not in priced:
                     priced[key] = _price_session(schedules, template, contract, practice, location, day, scenario,
                                                  medicare)  # fmt: skip
@@ -262,7 +262,7 @@ def _price_session(schedules, template: Template, contract: Contract, practice: 
     results = []
     medicare_deductible = round_cents(parameter("part_b/deductible", day).value)
     for due in (True, False):
-        key = (template.name, day, due)
+        key = (template.name, due) + in_force_key(schedules, day)
         if key not in medicare_claims:
             data = {"date_of_service": day.isoformat(), "participating": practice.participating,
                     "cf_track": scenario.conversion_factor or practice.cf_track} | location | template.session  # fmt: skip

@@ -61,5 +61,23 @@ def rate(name: str, day: dt.date) -> Fraction:
     return value
 
 
+@cache
 def parameter_names() -> list[str]:
     return sorted(str(p.relative_to(PARAMETERS).with_suffix("")) for p in PARAMETERS.rglob("*.yaml"))
+
+
+def in_force_key(schedules, day: dt.date) -> tuple:
+    """Everything a price depends on through its date: the CMS files in force (or the latest ASP
+    file held) and the start of every dated rule. Dates with equal keys are priced alike."""
+    key = []
+    for kind in ("pfs_rvu", "gpci", "zip5", "opps_cap", "opps_b", "asc_aa", "asc_bb", "asp"):
+        covering = [v for v in schedules.of_kind(kind) if v.covers(day)]
+        key.append(schedules.in_force(kind, day).name if covering else "")
+    latest = schedules.latest_on_or_before("asp", day)
+    key.append(latest.name if latest else "")
+    for name in parameter_names():
+        try:
+            key.append(parameter(name, day).since)
+        except InputError:
+            key.append(None)
+    return tuple(key)
