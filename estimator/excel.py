@@ -390,8 +390,13 @@ class _Model:
                 payment = getattr(r, f"{setting}_payment")
                 s.formula(row, col, f"IF({cap_col}{row}=\"\",{amount},MIN({amount},{cap_col}{row}))", _dollars(payment))
                 nonpar = f"{exact}*{_cents_of('NONPAR_RATE')}"
-                s.formula(row, col + 2, _to_cents(f"{nonpar}/1000000000"), _dollars(getattr(r, f"{setting}_nonpar_amount")))
-                s.formula(row, col + 4, _to_cents(f"{nonpar}*{_cents_of('LIMITING_RATE')}/100000000000"),
+                binds = f'AND({cap_col}{row}<>"",{cap_col}{row}<{amount})'  # the cap binds: non-par from the cap
+                capped = f"{_cents_of(f'{cap_col}{row}')}*{_cents_of('NONPAR_RATE')}"
+                s.formula(row, col + 2, f"IF({binds},{_to_cents(f'{capped}/100')},{_to_cents(f'{nonpar}/1000000000')})",
+                          _dollars(getattr(r, f"{setting}_nonpar_amount")))  # fmt: skip
+                limiting = f"{_cents_of('LIMITING_RATE')}"
+                s.formula(row, col + 4, f"IF({binds},{_to_cents(f'{capped}*{limiting}/10000')},"
+                                        f"{_to_cents(f'{nonpar}*{limiting}/100000000000')})",
                           _dollars(getattr(r, f"{setting}_limiting_charge")))  # fmt: skip
             for b, (_, base) in enumerate(bases.values()):
                 found = base.get(key, {})

@@ -218,16 +218,18 @@ def _amounts(rvu: pd.DataFrame, places: pd.DataFrame, basis: Basis, schedules: F
         out[f"{setting}_amount"] = _cents(exact, Fraction(1), payable)
         out[f"{setting}_nonpar_amount"] = _cents(exact, nonpar, payable)
         out[f"{setting}_limiting_charge"] = _cents(exact, limiting, payable)
-    out |= _opps_cap(out, rvu, places, basis, schedules)
+    out |= _opps_cap(out, rvu, places, basis, schedules, nonpar, limiting)
     return pd.DataFrame(out | r | g, copy=False)
 
 
-def _opps_cap(out: dict, rvu: pd.DataFrame, places: pd.DataFrame, basis: Basis, schedules: FeeSchedules) -> dict:
+def _opps_cap(out: dict, rvu: pd.DataFrame, places: pd.DataFrame, basis: Basis, schedules: FeeSchedules,
+              nonpar: Fraction, limiting: Fraction) -> dict:  # fmt: skip
     """Payment = min(PFS amount, OPPS cap) where the OPPSCAP file lists the code and locality.
 
     DRA 2005 section 5102(b), RVU25D.pdf: the OPPSCAP file holds the capped amounts for the
     code/locality pairs where the cap binds. The PFS amount stays as published; the cap and
-    the resulting payment are extra columns.
+    the resulting payment are extra columns; where the cap binds, the non-participating amount
+    and the limiting charge are taken from the capped amount.
     """
     rows = len(out["hcpcs"])
     caps = {s: np.zeros(rows, np.int64) for s in SETTINGS}
@@ -248,6 +250,11 @@ def _opps_cap(out: dict, rvu: pd.DataFrame, places: pd.DataFrame, basis: Basis, 
         pfs = amount.to_numpy(dtype=np.int64, na_value=0)
         lower = capped & (caps[setting] < pfs)
         columns[f"{setting}_payment"] = pd.arrays.IntegerArray(np.where(lower, caps[setting], pfs), amount.isna())
+        for name, share in (("nonpar_amount", nonpar), ("limiting_charge", limiting)):  # from the capped amount where it binds
+            from_cap = round_half_up_to_cents(*scale_by(caps[setting], 100, share))
+            current = out[f"{setting}_{name}"]
+            columns[f"{setting}_{name}"] = pd.arrays.IntegerArray(
+                np.where(lower, from_cap, current.to_numpy(dtype=np.int64, na_value=0)), current.isna())  # fmt: skip
     return columns
 
 

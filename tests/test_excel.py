@@ -164,3 +164,14 @@ def test_macro_workbooks_are_refused(tmp_path):
         xlsx_rows(hostile(tmp_path, "macro.xlsx", members))
     with pytest.raises(InputError, match="no macros"):
         xlsx_rows(hostile(tmp_path, "book.xlsm", members))
+
+
+def test_capped_imaging_codes_follow_the_opps_cap(shipped, tmp_path):
+    """70496 in 01112-05 (2025): the OPPS cap binds; the workbook's payment, non-par and limiting
+    charge formulas equal the product's (343.62, 326.44, 375.40)."""
+    session = Session.from_dict({"date_of_service": "2025-06-01", "locality": "01112-05", "muscle_count": 1})
+    data = estimate_workbook(shipped, session, CONTRACTS[:2], PRACTICE, codes=["70496"], forecast=ForecastInputs(months=1))
+    assert assert_all_equal(data, tmp_path) > 50
+    fee = load_workbook(io.BytesIO(data), data_only=True)["Fee schedule"]
+    row = next(r for r in fee.iter_rows(min_row=5) if r[0].value == "70496" and not r[1].value)
+    assert [row[i].value for i in (9, 11, 13)] == [343.62, 326.44, 375.4]

@@ -124,6 +124,8 @@ def test_opps_cap_binds_where_listed(shipped):
     assert (glob.nonfacility_amount, glob.nonfacility_opps_cap, glob.nonfacility_payment) == ("364.27", "343.62", "343.62")
     assert (tc.nonfacility_opps_cap, tc.nonfacility_payment) == ("251.96", "251.96")
     assert (pc.nonfacility_opps_cap, pc.nonfacility_payment) == ("", pc.nonfacility_amount)
+    # where the cap binds, non-par and limiting charge come from it: 343.62 x 0.95 = 326.439 -> 326.44; x 1.0925 = 375.40
+    assert (glob.nonfacility_nonpar_amount, glob.nonfacility_limiting_charge) == ("326.44", "375.40")
 
 
 def test_guidance_codes_are_not_capped_in_2025(shipped):
