@@ -26,7 +26,7 @@ from .errors import InputError
 from .money import bad_decimal_rows, round_half_up_to_cents, scale_by, to_units, units_text
 from .parameters import in_force_key, parameter, rate
 from .pfs import price
-from .session import EM_CODES, GUIDANCE
+from .session import EM_CODES, GUIDANCE, PLACES_OF_SERVICE
 from .store import FeeSchedules
 
 COLUMNS = {  # output name: accepted input spellings (compared lower-case, blanks and dashes as _)
@@ -43,7 +43,8 @@ COLUMNS = {  # output name: accepted input spellings (compared lower-case, blank
     "claim_id": ("claim_id", "claim", "claim_number", "icn", "claim_no"),
 }
 REQUIRED = ("date_of_service", "hcpcs", "place_of_service", "payer")
-SETTINGS = {"11": "nonfacility", "19": "facility", "21": "facility", "22": "facility", "24": "facility"}
+# PFS setting by place of service: a session's places, plus inpatient (21), facility rates for the physician
+SETTINGS = {pos: setting for pos, (_, setting) in PLACES_OF_SERVICE.items()} | {"21": "facility"}
 ADDED = ["expected_allowed", "patient_share", "expected_payment", "variance", "underpaid", "release", "note"]
 
 
@@ -480,11 +481,14 @@ def read_chunks(path, rows_per_chunk: int = 1_000_000):
                                 convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
                                                                      strings_can_be_null=False))  # fmt: skip
         pending, size = [], path.stat().st_size
+        with open(path, "rb") as handle:  # bytes per line, from the first megabyte, for the progress figure
+            sample = handle.read(1 << 20)
+        line_bytes = len(sample) / max(sample.count(b"\n"), 1)
         for batch in reader:
             pending.append(batch)
             if sum(len(b) for b in pending) >= rows_per_chunk:
                 frame = pa.Table.from_batches(pending).to_pandas()
-                yield frame.assign(_row=np.arange(start, start + len(frame))), min(size, size * (start + len(frame)) // max(1, size // 80))
+                yield frame.assign(_row=np.arange(start, start + len(frame))), min(size, int((start + len(frame)) * line_bytes))
                 start, pending = start + len(frame), []
         if pending:
             frame = pa.Table.from_batches(pending).to_pandas()

@@ -431,7 +431,9 @@ def codes_builder(schedules: FeeSchedules, codes: list[str], template: Session) 
     def build(day: dt.date, locality: str | None, participating: bool = True) -> Claim:
         session = replace(template, date_of_service=day, participating=participating,
                           **({"locality": locality, "zip_code": None} if locality else {}))  # fmt: skip
-        setting = PLACES_OF_SERVICE.get(session.place_of_service, ("", "nonfacility"))[1]
+        if session.place_of_service not in PLACES_OF_SERVICE:
+            raise InputError(f"place of service {session.place_of_service!r}: use 11, 19, 22 or 24", field="place_of_service")
+        setting = PLACES_OF_SERVICE[session.place_of_service][1]
         where = resolve_locality(schedules, day, zip_code=session.zip_code, locality=session.locality)
         lines, basis = pfs_lines(schedules, session, setting, items, where)
         apply_patient_share(lines, deductible=Decimal(0), sequestration=rate("sequestration_rate", day))

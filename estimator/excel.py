@@ -191,7 +191,9 @@ def estimate_workbook(schedules: FeeSchedules, session: Session, contracts: list
     forecast = forecast or ForecastInputs()
     day = session.date_of_service
     where = resolve_locality(schedules, day, zip_code=session.zip_code, locality=session.locality)
-    setting = PLACES_OF_SERVICE.get(session.place_of_service, ("", "nonfacility"))[1]
+    if session.place_of_service not in PLACES_OF_SERVICE:
+        raise InputError(f"place of service {session.place_of_service!r}: use 11, 19, 22 or 24", field="place_of_service")
+    setting = PLACES_OF_SERVICE[session.place_of_service][1]
     workbook = Workbook(write_only=True)
     sheets = {name: Sheet(workbook, name) for name in
               ("Assumptions", "Fee schedule", "Session estimate", "Payer comparison", "Forecast", "Sources")}  # fmt: skip
