@@ -250,11 +250,11 @@ def _opps_cap(out: dict, rvu: pd.DataFrame, places: pd.DataFrame, basis: Basis, 
         pfs = amount.to_numpy(dtype=np.int64, na_value=0)
         lower = capped & (caps[setting] < pfs)
         columns[f"{setting}_payment"] = pd.arrays.IntegerArray(np.where(lower, caps[setting], pfs), amount.isna())
-        for name, share in (("nonpar_amount", nonpar), ("limiting_charge", limiting)):  # from the capped amount where it binds
-            from_cap = round_half_up_to_cents(*scale_by(caps[setting], 100, share))
-            current = out[f"{setting}_{name}"]
-            columns[f"{setting}_{name}"] = pd.arrays.IntegerArray(
-                np.where(lower, from_cap, current.to_numpy(dtype=np.int64, na_value=0)), current.isna())  # fmt: skip
+        if lower.any():  # from the capped amount where it binds (a few thousand rows at most)
+            for name, share in (("nonpar_amount", nonpar), ("limiting_charge", limiting)):
+                column = out[f"{setting}_{name}"].copy()
+                column[lower] = round_half_up_to_cents(*scale_by(caps[setting][lower], 100, share))
+                columns[f"{setting}_{name}"] = column
     return columns
 
 
