@@ -256,27 +256,21 @@ def _money(text: pd.Series, fail, label: str) -> tuple[np.ndarray, np.ndarray]:
     return cents[codes], (given & ~bad).to_numpy()[codes]
 
 
-def _groups(schedules, dates: pd.Series, rows: pd.Series, kinds: tuple[str, ...], parameters: tuple[str, ...] = ()):
-    """Rows grouped by the vintages (and dated rules) in force: one pricing call per group, not per date.
-
-    Yields (a representative date, the rows of the group, the InputError when a file is missing).
-    """
-    from .parameters import parameter
-
-    keys = {}
+def _groups(schedules, dates: pd.Series, rows: pd.Series, kinds: tuple[str, ...]):
+    """Rows grouped by what is in force on their dates (parameters.in_force_key): one pricing call
+    per group, not per date. Yields (a representative date, the rows of the group, the InputError
+    when a file of ``kinds`` is missing for those dates)."""
+    days_by_key: dict[tuple, list] = {}
     for day in dates[rows].dropna().unique():
-        try:
-            key = tuple(schedules.in_force(kind, day).name for kind in kinds)
-            key += tuple(parameter(name, day).since for name in parameters)
-            if "pfs_rvu" in kinds:
-                cap = _optional(schedules, "opps_cap", day)
-                key += (cap.name if cap else "",)
-        except InputError as error:
-            key = ("missing", error.message)
-        keys.setdefault(key, []).append(day)
-    for key, days in keys.items():
-        group = rows & dates.isin(days)
-        yield days[0], group, (InputError(key[1]) if key[0] == "missing" else None)
+        days_by_key.setdefault(in_force_key(schedules, day), []).append(day)
+    for days in days_by_key.values():
+        missing = None
+        for kind in kinds:
+            try:
+                schedules.in_force(kind, days[0])
+            except InputError as error:
+                missing = missing or error
+        yield days[0], rows & dates.isin(days), missing
 
 
 def _optional(schedules, kind, day):
@@ -318,8 +312,7 @@ def _medicare(schedules, dates, code, pfs_modifier, carrier, locality, setting, 
                         "coinsurance": np.zeros(n, np.int64),  # in 1/100000: the ASP file's percent has 3 decimals
                         "category": ["procedure"] * n, "release": [""] * n, "note": [""] * n,
                         "code": code.to_numpy(), "units": units.to_numpy()}, index=dates.index)  # fmt: skip
-    rules = ("pfs/work_gpci_floor", "pfs/nonparticipating_rate", "pfs/limiting_charge_rate", "pfs/status_codes")
-    for day, rows, missing in _groups(schedules, dates, ok, ("pfs_rvu", "gpci"), rules):
+    for day, rows, missing in _groups(schedules, dates, ok, ("pfs_rvu", "gpci")):
         if missing:
             fail(rows, missing.message)
             continue
