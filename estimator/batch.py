@@ -1,33 +1,30 @@
-"""Batch pricing of claim lines: expected allowed, patient share and payment under each payer's
-contract, and underpayments against what was paid. Vectorised over the whole table.
+"""Claim files: every line priced by the engine under its payer's contract, and underpayments
+against what was paid. Reading, writing and Dask live here; pricing is estimator.engine's.
 
-Each line: Medicare amount = the PFS amount of the code (and -26/-TC row) for the line's
-locality, setting and date of service (or units x the ASP payment limit for a drug), times
-the units; the payer's contract then prices it (contracts.contract_allowed); the patient's
-share is the coinsurance (Medicare 20% or the drug's ASP percentage; a contract's own
-coinsurance), plus a contract's copay allocated to the first lines of each claim when a
-claim id is given. Deductibles are assumed met (a claim file does not say what remains).
-Sequestration (2%) comes off Medicare's payment, and off a contract's when it applies.
+Each line is priced as the engine prices any claim (Medicare amounts, claim edits and multiple
+procedures over the lines of the same claim and date, the contract, the lesser of the billed charge,
+cost sharing). The claim is the claim id column; lines without one are claims of their own (no copay,
+no edits across lines). A claim's lines are expected next to each other in the file, as claim exports
+write them: a chunk or a Dask partition never splits one. Deductibles are assumed met (a claim file
+does not say what remains). A negative paid amount is a reversal and is not judged.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from pathlib import Path
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .contracts import Contract, Practice, contract_allowed
+from . import engine
+from .contracts import Contract, Practice
 from .errors import InputError
-from .money import bad_decimal_rows, round_half_up_to_cents, scale_by, to_units, units_text
-from .parameters import in_force_key, parameter, rate
-from .pfs import price
-from .session import EM_CODES, GUIDANCE, PLACES_OF_SERVICE
+from .money import bad_decimal_rows, to_units, units_text
 from .store import FeeSchedules
+from .textio import safe_frame
 
 COLUMNS = {  # output name: accepted input spellings (compared lower-case, blanks and dashes as _)
     "date_of_service": ("date_of_service", "dos", "service_date", "date", "from_date", "date_of_svc"),
@@ -43,9 +40,7 @@ COLUMNS = {  # output name: accepted input spellings (compared lower-case, blank
     "claim_id": ("claim_id", "claim", "claim_number", "icn", "claim_no"),
 }
 REQUIRED = ("date_of_service", "hcpcs", "place_of_service", "payer")
-# PFS setting by place of service: a session's places, plus inpatient (21), facility rates for the physician
-SETTINGS = {pos: setting for pos, (_, setting) in PLACES_OF_SERVICE.items()} | {"21": "facility"}
-ADDED = ["expected_allowed", "patient_share", "expected_payment", "variance", "underpaid", "release", "note"]
+ADDED = ["expected_allowed", "patient_share", "expected_payment", "variance", "underpaid", "edit", "reason", "release"]
 
 
 def _folded(name: str) -> str:
@@ -57,6 +52,9 @@ def column_map(columns: list[str], mapping: dict[str, str] | None = None) -> dic
     twice = sorted({c for c in columns if list(columns).count(c) > 1})
     if twice:
         raise InputError(f"column {twice[0]!r} appears twice", field="columns")
+    unknown = sorted(set(mapping or {}) - set(COLUMNS))
+    if unknown:
+        raise InputError(f"--map {unknown[0]}=...: {unknown[0]!r} is not one of {', '.join(COLUMNS)}", field="--map")
     found = {}
     for standard, spellings in COLUMNS.items():
         given = (mapping or {}).get(standard)
@@ -85,45 +83,17 @@ class Book:
     practice: Practice
 
 
-CONTEXT = ["date_of_service", "hcpcs", "modifiers", "units", "place_of_service", "zip_code", "locality", "payer"]
-
-
-def _representative_dates(texts: pd.Index, book: Book) -> np.ndarray:
-    """Each distinct date text -> the first date text priced exactly like it (same files, rules, pins)."""
-    days = pd.to_datetime(pd.Series(texts, dtype=object), errors="coerce", format="mixed").dt.date
-    pinned_years = sorted({c.medicare_year for c in book.contracts.values() if c.medicare_year})
-    chosen, result = {}, np.array(texts, dtype=object)
-    for i, day in enumerate(days):
-        if pd.isna(day):
-            continue
-        pins = tuple(in_force_key(book.schedules, dt.date(year, day.month, min(day.day, 28))) for year in pinned_years)
-        result[i] = chosen.setdefault(in_force_key(book.schedules, day) + pins, texts[i])
-    return result
-
-
-def _contexts(lines: pd.DataFrame, book: Book) -> tuple[np.ndarray, pd.DataFrame]:
-    """Lines priced alike share a context: the same code, modifiers, units, place, location and payer,
-    and dates under the same files and rules. Returns (context of each line, one line per context
-    with its date replaced by the representative date of its group).
-
-    A claim file holds far fewer contexts than lines: contexts are priced once each, and lines only
-    do integer arithmetic.
-    """
-    combined = np.zeros(len(lines), np.int64)
-    representative = {}
-    for column in CONTEXT:
-        values = (lines[column] if column in lines else pd.Series("", index=lines.index)).fillna("").astype(str)
-        codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        if column == "date_of_service":
-            chosen = _representative_dates(uniques, book)
-            representative = dict(zip(uniques, chosen))
-            same, uniques = pd.factorize(pd.Series(chosen, dtype=object), use_na_sentinel=False)
-            codes = same[codes]
-        combined, _ = pd.factorize(combined * max(len(uniques), 1) + codes)
-    _, firsts = np.unique(combined, return_index=True)  # context ids follow first appearance
-    first_lines = lines.iloc[firsts].reset_index(drop=True)
-    first_lines["date_of_service"] = first_lines["date_of_service"].fillna("").astype(str).map(representative)
-    return combined, first_lines
+def _money(text: pd.Series, label: str, signed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dollar text ($ and commas allowed) -> cents, known, bad; blank is 'not given'. Parsed once per
+    distinct value."""
+    codes, uniques = pd.factorize(text.fillna("").astype(str), use_na_sentinel=False)
+    clean = pd.Series(uniques, dtype=object).astype(str).str.replace(r"[$,\s]", "", regex=True)
+    negative = clean.str.startswith("-") if signed else pd.Series(False, index=clean.index)
+    clean = clean.str.lstrip("-").where(negative, clean)
+    given = clean.ne("")
+    bad = given & (bad_decimal_rows(clean.mask(~given, "0"), 2) | (clean.str.len() > 12))
+    cents = to_units(clean.mask(~given | bad, "0"), 2) * np.where(negative, -1, 1)
+    return cents[codes], (given & ~bad).to_numpy()[codes], bad.to_numpy()[codes]
 
 
 def price_frame(lines: pd.DataFrame, book: Book, tolerance: Fraction = Fraction(1, 100)) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -131,305 +101,44 @@ def price_frame(lines: pd.DataFrame, book: Book, tolerance: Fraction = Fraction(
 
     Returns (priced rows with the added columns, error rows, amounts in cents by payer for the summary).
     """
-    context_of, first_lines = _contexts(lines, book)
-    contexts = _price_contexts(first_lines, book)
+    def text(name: str) -> pd.Series:
+        return (lines[name] if name in lines else pd.Series("", index=lines.index)).fillna("").astype(str).reset_index(drop=True)
 
-    def per_line(column: str) -> np.ndarray:
-        return contexts[column].to_numpy()[context_of]
-
-    reasons = per_line("reason").astype(object)
-
-    def fail(mask, reason):
-        mask = np.asarray(mask) & (reasons == "")
-        reasons[mask] = reason
-
-    text = {c: (lines[c] if c in lines else pd.Series("", index=lines.index)).fillna("").astype(str).reset_index(drop=True)
-            for c in ("billed", "paid", "claim_id")}  # fmt: skip
-    billed, billed_known = _money(text["billed"], fail, "billed charge")
-    paid, paid_known = _money(text["paid"], fail, "paid amount")
-    ok = reasons == ""
-    allowed = per_line("allowed").astype(np.int64)
-    payers = per_line("payer")
-    for name in pd.unique(payers[ok]):
-        contract = book.contracts[name]
-        if contract.method == "medicare":
-            continue
-        rows = ok & (payers == name)
-        at = context_of[rows]
-        table = contexts[["code", "key", "units", "category", "base_cents", "unit_price_milli"]].iloc[at].reset_index(drop=True)
-        table["billed_cents"] = pd.arrays.IntegerArray(billed[rows], ~billed_known[rows])
-        allowed[rows], _ = contract_allowed(table, contract, with_reasons=False)
-    claim = pd.factorize(text["claim_id"].str.strip())[0]
-    copay = _copay(allowed, pd.factorize(payers)[0] * (claim.max(initial=0) + 1) + claim,
-                   text["claim_id"].str.strip().eq("").to_numpy(), per_line("copay").astype(np.int64))  # fmt: skip
-    share_id = contexts["share_id"].to_numpy()[context_of]
-    coinsurance = _share_of(allowed - copay, share_id, contexts.attrs["shares"])
-    payment = allowed - copay - coinsurance
-    payment_after = payment - _share_of(payment, contexts["sequestration_id"].to_numpy()[context_of], contexts.attrs["shares"])
-    variance = paid - payment_after
-    underpaid = paid_known & (variance < -int(tolerance * 100))
+    billed, billed_known, billed_bad = _money(text("billed"), "billed charge")
+    paid, paid_known, paid_bad = _money(text("paid"), "paid amount", signed=True)
+    table = pd.DataFrame({"claim": text("claim_id").str.strip().to_numpy(), "date_of_service": text("date_of_service").to_numpy(),
+                          "code": text("hcpcs").to_numpy(), "modifiers": text("modifiers").to_numpy(),
+                          "units": text("units").to_numpy(), "place_of_service": text("place_of_service").to_numpy(),
+                          "zip_code": text("zip_code").to_numpy(), "locality": text("locality").to_numpy(),
+                          "payer": text("payer").to_numpy(),
+                          "billed": pd.arrays.IntegerArray(billed, ~billed_known),
+                          "participating": book.practice.participating, "cf_track": book.practice.cf_track})  # fmt: skip
+    priced = engine.price(table, engine.Book(book.schedules, book.contracts)).lines
+    errors = priced["error"].to_numpy(dtype=object)
+    errors = np.where(errors != "", errors, np.where(billed_bad, "billed charge is not an amount with at most 2 decimals",
+                                                     np.where(paid_bad, "paid amount is not an amount with at most 2 decimals", "")))  # fmt: skip
+    ok = errors == ""
+    reversal = paid_known & (paid < 0)
+    payment = priced["payer_payment"].to_numpy(np.int64) - priced["sequestration"].to_numpy(np.int64)
+    judged = paid_known & ~reversal
+    variance = paid - payment
+    underpaid = judged & (variance < -int(tolerance * 100))
     out = lines[ok].copy()
+    allowed = priced["allowed"].to_numpy(np.int64)
     out["expected_allowed"] = units_text(allowed[ok])
-    out["patient_share"] = units_text((copay + coinsurance)[ok])
-    out["expected_payment"] = units_text(payment_after[ok])
-    out["variance"] = np.where(paid_known[ok], units_text(variance[ok]), "")
-    out["underpaid"] = np.where(paid_known[ok], np.where(underpaid[ok], "yes", "no"), "")
-    out["release"] = per_line("release")[ok]
-    out["note"] = per_line("note")[ok]
+    out["patient_share"] = units_text(priced["patient_share"].to_numpy(np.int64)[ok])
+    out["expected_payment"] = units_text(payment[ok])
+    out["variance"] = np.where(judged[ok], units_text(variance[ok]), "")
+    out["underpaid"] = np.where(judged[ok], np.where(underpaid[ok], "yes", "no"), np.where(reversal[ok], "reversal", ""))
+    out["edit"] = priced["edit"].to_numpy()[ok]
+    out["reason"] = priced["reason"].to_numpy()[ok]
+    out["release"] = priced["release"].to_numpy()[ok]
     bad = lines[~ok][["_row"]].copy()
-    bad["reason"] = reasons[~ok]
-    amounts = pd.DataFrame({"payer": payers[ok], "lines": 1, "expected_allowed": allowed[ok], "expected_payment": payment_after[ok],
-                            "variance": np.where(paid_known, variance, 0)[ok], "underpaid": underpaid[ok].astype(int)})  # fmt: skip
+    bad["reason"] = errors[~ok]
+    amounts = pd.DataFrame({"payer": priced["payer"].to_numpy()[ok], "lines": 1, "expected_allowed": allowed[ok],
+                            "expected_payment": payment[ok], "variance": np.where(judged, variance, 0)[ok],
+                            "underpaid": underpaid[ok].astype(int)})  # fmt: skip
     return out, bad, amounts
-
-
-def _price_contexts(lines: pd.DataFrame, book: Book) -> pd.DataFrame:
-    """One row per pricing context: allowed before any lesser-of-billed, the patient's coinsurance
-    share, copay, sequestration, release and note, or the reason it cannot be priced."""
-    n = len(lines)
-    errors = pd.Series("", index=lines.index, dtype=object)
-
-    def fail(mask, reason):
-        mask = pd.Series(mask, index=lines.index).fillna(False).astype(bool) & errors.eq("")
-        errors[mask] = reason if isinstance(reason, str) else reason[mask]
-
-    text = {c: (lines[c].fillna("").astype(str).str.strip() if c in lines else pd.Series("", index=lines.index))
-            for c in CONTEXT}  # fmt: skip
-    day = pd.to_datetime(text["date_of_service"], errors="coerce", format="mixed")
-    fail(day.isna(), "date of service is not a date")
-    code = text["hcpcs"].str.upper()
-    fail(~code.str.fullmatch(r"[0-9A-Z]{5}"), "HCPCS code is not 5 letters or digits")
-    units_given = text["units"].replace("", "1")
-    fail(~units_given.str.fullmatch(r"\d{1,4}") | units_given.eq("0"), "units must be a whole number from 1 to 9999")
-    units = pd.to_numeric(units_given.where(units_given.str.fullmatch(r"\d{1,4}"), "0")).astype("int64")
-    pos = text["place_of_service"].str.zfill(2)
-    fail(~pos.isin(list(SETTINGS)), "place of service is not 11, 19, 21, 22 or 24")
-    pfs_modifier = text["modifiers"].str.upper().str.findall(r"[0-9A-Z]{2}").map(
-        lambda ms: next((m for m in ms if m in ("26", "TC")), ""))  # fmt: skip
-    known = {name.lower(): name for name in book.contracts}
-    payer_name = text["payer"].str.lower().map(known)
-    fail(payer_name.isna(), "payer is not a saved payer: " + text["payer"])
-    dates = day.dt.date
-    carrier, locality = _localities(book.schedules, dates, text["zip_code"], text["locality"], errors.eq(""), fail)
-    setting = pos.map(SETTINGS)
-    medicare = _medicare(book.schedules, dates, code, pfs_modifier, carrier, locality, setting, units, errors.eq(""), fail)
-    out = pd.DataFrame({"allowed": medicare["par"].to_numpy(np.int64), "copay": np.zeros(n, np.int64),
-                        "share": pd.Series([0] * n, dtype=object), "sequestration": pd.Series([0] * n, dtype=object),
-                        "payer": payer_name.fillna("").to_numpy(), "code": code.to_numpy(),
-                        "key": (code + ("-" + pfs_modifier).where(pfs_modifier != "", "")).to_numpy(),
-                        "units": units.to_numpy(), "category": medicare["category"].to_numpy(),
-                        "base_cents": medicare["par"].to_numpy(np.int64), "unit_price_milli": medicare["unit_price_milli"].to_numpy(),
-                        "release": medicare["release"].to_numpy(), "note": medicare["note"].to_numpy()})  # fmt: skip
-    ok = errors.eq("")
-    for name in payer_name[ok].unique():
-        rows = ((payer_name == name) & ok).to_numpy()
-        contract = book.contracts[name]
-        withheld = dates[rows].map(lambda day: int(rate("sequestration_rate", day) * 100_000)).to_numpy()
-        if contract.method == "medicare":
-            if not book.practice.participating:
-                out.loc[rows, "allowed"] = medicare.loc[rows, "nonpar"].to_numpy(np.int64)
-            out.loc[rows, "share"] = medicare.loc[rows, "coinsurance"].to_numpy()
-            out.loc[rows, "sequestration"] = withheld
-            continue
-        if contract.method == "percent_of_medicare" and (contract.medicare_year or contract.locality):
-            out.loc[rows, "base_cents"] = _pinned_base(book.schedules, contract, dates, code, pfs_modifier, carrier, locality, setting,
-                                                       units, pd.Series(rows, index=lines.index))  # fmt: skip
-        out.loc[rows, "copay"] = int(contract.copay * 100)
-        out.loc[rows, "share"] = Fraction(contract.coinsurance_percent) * 1000
-        out.loc[rows, "sequestration"] = withheld if contract.sequestration else 0
-    out["reason"] = errors.to_numpy()
-    shares = pd.Index(pd.unique(pd.concat([out["share"], out["sequestration"]]).to_numpy(dtype=object)))
-    out["share_id"] = shares.get_indexer(out["share"].to_numpy(dtype=object))
-    out["sequestration_id"] = shares.get_indexer(out["sequestration"].to_numpy(dtype=object))
-    out.attrs["shares"] = list(shares)
-    return out
-
-
-def _money(text: pd.Series, fail, label: str) -> tuple[np.ndarray, np.ndarray]:
-    """Dollar text ($ and commas allowed) -> cents; blank is 'not given'. Parsed once per distinct value."""
-    codes, uniques = pd.factorize(text, use_na_sentinel=False)
-    clean = pd.Series(uniques, dtype=object).astype(str).str.replace(r"[$,]", "", regex=True).str.strip()
-    given = clean.ne("")
-    bad = given & bad_decimal_rows(clean.mask(~given, "0"), 2)
-    cents = to_units(clean.mask(~given | bad, "0"), 2)
-    fail(bad.to_numpy()[codes], f"{label} is not an amount with at most 2 decimals")
-    return cents[codes], (given & ~bad).to_numpy()[codes]
-
-
-def _groups(schedules, dates: pd.Series, rows: pd.Series, kinds: tuple[str, ...]):
-    """Rows grouped by what is in force on their dates (parameters.in_force_key): one pricing call
-    per group, not per date. Yields (a representative date, the rows of the group, the InputError
-    when a file of ``kinds`` is missing for those dates)."""
-    days_by_key: dict[tuple, list] = {}
-    for day in dates[rows].dropna().unique():
-        days_by_key.setdefault(in_force_key(schedules, day), []).append(day)
-    for days in days_by_key.values():
-        missing = None
-        for kind in kinds:
-            try:
-                schedules.in_force(kind, days[0])
-            except InputError as error:
-                missing = missing or error
-        yield days[0], rows & dates.isin(days), missing
-
-
-def _optional(schedules, kind, day):
-    try:
-        return schedules.in_force(kind, day)
-    except InputError:
-        return None
-
-
-def _localities(schedules, dates, zips, localities, ok, fail):
-    """Carrier and locality of each line, from its carrier-locality or its ZIP (ZIP5 file in force)."""
-    carrier = pd.Series("", index=dates.index, dtype=object)
-    number = pd.Series("", index=dates.index, dtype=object)
-    given = localities.ne("")
-    parts = localities[given].str.extract(r"^(\d{1,5})-(\d{1,2})$")
-    fail(given & parts[0].reindex(dates.index).isna(), "locality is not CARRIER-LOCALITY (e.g. 10112-00)")
-    carrier[given] = parts[0].fillna("").str.zfill(5)
-    number[given] = parts[1].fillna("").str.zfill(2)
-    by_zip = ~given & ok
-    for day, rows, missing in _groups(schedules, dates, by_zip, ("zip5",)):
-        if missing:
-            fail(rows, missing.message)
-            continue
-        table = schedules.table(schedules.in_force("zip5", day)).set_index("zip")
-        zips_here = zips[rows].str[:5].str.zfill(5)
-        found = table.reindex(zips_here.to_numpy())
-        fail(rows & ~zips_here.isin(table.index).reindex(dates.index, fill_value=False), "ZIP code is not in the CMS ZIP5 file")
-        split = pd.Series(found["plus4_flag"].eq("1").to_numpy(), index=zips_here.index)
-        fail(split.reindex(dates.index, fill_value=False), "ZIP code is split between localities (give the carrier-locality)")
-        carrier[rows] = found["carrier"].fillna("").to_numpy()
-        number[rows] = found["locality"].fillna("").to_numpy()
-    return carrier, number
-
-
-def _medicare(schedules, dates, code, pfs_modifier, carrier, locality, setting, units, ok, fail) -> pd.DataFrame:
-    """Medicare par and non-par amounts per line (x units), the drug unit price, release and note."""
-    n = len(dates)
-    out = pd.DataFrame({"par": np.zeros(n, np.int64), "nonpar": np.zeros(n, np.int64), "unit_price_milli": pd.array([None] * n, dtype="Int64"),
-                        "coinsurance": np.zeros(n, np.int64),  # in 1/100000: the ASP file's percent has 3 decimals
-                        "category": ["procedure"] * n, "release": [""] * n, "note": [""] * n,
-                        "code": code.to_numpy(), "units": units.to_numpy()}, index=dates.index)  # fmt: skip
-    for day, rows, missing in _groups(schedules, dates, ok, ("pfs_rvu", "gpci")):
-        if missing:
-            fail(rows, missing.message)
-            continue
-        rvu = schedules.table(schedules.in_force("pfs_rvu", day))
-        statuses = parameter("pfs/status_codes", day).value
-        paid_from_rvus = set(rvu.loc[rvu["status"].isin([k for k, v in statuses.items() if v["priced"]]), "hcpcs"])
-        drug_codes = set().union(*(set(schedules.table(v)["hcpcs"]) for v in schedules.of_kind("asp")))
-        drug_rows = rows & ~code.isin(paid_from_rvus) & code.isin(drug_codes)  # drugs are status E in the PFS
-        _drugs(schedules, dates, drug_rows, code, units, out, fail)
-        pfs_rows = rows & ~drug_rows
-        fail(pfs_rows & ~code.isin(set(rvu["hcpcs"])), "unknown code (neither in the PFS nor in the ASP file)")
-        pfs_rows &= code.isin(set(rvu["hcpcs"]))
-        if not pfs_rows.any():
-            continue
-        wanted = sorted(set(code[pfs_rows]))
-        places = sorted(set(zip(carrier[pfs_rows], locality[pfs_rows])))
-        try:
-            frame, basis = price(schedules, day, codes=wanted, localities=places)
-        except InputError as error:
-            fail(pfs_rows, error.message)
-            continue
-        keys = ["hcpcs", "modifier", "carrier", "locality"]
-        lookup = frame.assign(**{k: frame[k].astype(str) for k in keys}).set_index(keys)
-        index = pd.MultiIndex.from_arrays([code[pfs_rows], pfs_modifier[pfs_rows], carrier[pfs_rows], locality[pfs_rows]])
-        position = lookup.index.get_indexer(index)
-        fail(pd.Series(position < 0, index=code[pfs_rows].index).reindex(dates.index, fill_value=False),
-             "no PFS row for this code and modifier (or locality)")  # fmt: skip
-        found = position >= 0
-        at = position[found]
-        target = code[pfs_rows].index[found]
-        line_setting = setting[target].to_numpy()
-        line_units = units[target].to_numpy()
-        for column, name in (("par", "payment"), ("nonpar", "nonpar_amount")):
-            amounts = np.where(line_setting == "facility", lookup[f"facility_{name}"].to_numpy(dtype=np.int64, na_value=0)[at],
-                               lookup[f"nonfacility_{name}"].to_numpy(dtype=np.int64, na_value=0)[at])  # fmt: skip
-            out.loc[target, column] = amounts * line_units
-        reasons = lookup["status_reason"].astype(str).to_numpy()[at]
-        out.loc[target, "note"] = reasons
-        out.loc[target, "coinsurance"] = int(rate("part_b/coinsurance_rate", day) * 100_000)
-        codes_here = code[target].to_numpy()
-        out.loc[target, "category"] = np.where(np.isin(codes_here, list(GUIDANCE.values())), "guidance",
-                                               np.where(np.isin(codes_here, list(EM_CODES)), "em", "procedure"))  # fmt: skip
-        out.loc[target, "release"] = f"{basis.rvu.name}/{basis.gpci.name}"
-    return out
-
-
-def _drugs(schedules, dates, rows, code, units, out, fail) -> None:
-    """Drug lines: units x the ASP payment limit of the quarter in force (or the latest held, noted)."""
-    chosen: dict[object, list] = {}
-    for day in dates[rows].dropna().unique():
-        vintage, note = _optional(schedules, "asp", day), ""
-        if vintage is None:
-            vintage = schedules.latest_on_or_before("asp", day)
-            note = f"no ASP file for the date; {vintage.name} (latest held) used" if vintage else ""
-        chosen.setdefault((vintage.name if vintage else None, note), [vintage, []])[1].append(day)
-    for (_, note), (vintage, days) in chosen.items():
-        group = rows & dates.isin(days)
-        if vintage is None:
-            fail(group, "code not in the PFS file, and no ASP file for this date")
-            continue
-        _drug_group(schedules.table(vintage).set_index("hcpcs"), vintage.name, note, group, code, units, out, fail)
-
-
-def _drug_group(asp, release, note, rows, code, units, out, fail) -> None:
-    in_asp = code.isin(asp.index) & rows
-    fail(rows & ~in_asp, "unknown code (neither in the PFS nor in the ASP file)")
-    limit = asp["payment_limit"].reindex(code[in_asp].to_numpy())
-    fail(pd.Series(limit.isna().to_numpy(), index=code[in_asp].index).reindex(rows.index, fill_value=False),
-         "no ASP payment limit for this code (carrier priced)")  # fmt: skip
-    target = code[in_asp].index[limit.notna().to_numpy()]
-    milli = limit.dropna().to_numpy(dtype=np.int64)
-    line_units = units[target].to_numpy()
-    cents = round_half_up_to_cents(milli * line_units, 1000)
-    out.loc[target, "par"] = cents
-    out.loc[target, "nonpar"] = cents
-    out.loc[target, "unit_price_milli"] = milli
-    out.loc[target, "coinsurance"] = asp["coinsurance_percent"].reindex(code[target].to_numpy()).to_numpy(dtype=np.int64)
-    out.loc[target, "category"] = "drug"
-    out.loc[target, "release"] = release
-    out.loc[target, "note"] = note
-
-
-def _pinned_base(schedules, contract, dates, code, pfs_modifier, carrier, locality, setting, units, rows) -> np.ndarray:
-    """Medicare par amounts of the pinned year (same day) and locality; 0 where that year has none."""
-    pinned_dates = dates[rows].map(lambda d: dt.date(contract.medicare_year or d.year, d.month, min(d.day, 28)))
-    pinned_carrier, pinned_locality = carrier[rows], locality[rows]
-    if contract.locality:
-        number = contract.locality.split("-")
-        pinned_carrier = pd.Series(number[0].zfill(5), index=pinned_dates.index)
-        pinned_locality = pd.Series(number[1].zfill(2), index=pinned_dates.index)
-    missing = pd.Series(False, index=pinned_dates.index)
-
-    def note_missing(mask, reason):
-        missing[pd.Series(mask, index=pinned_dates.index).fillna(False).astype(bool)] = True
-
-    base = _medicare(schedules, pinned_dates, code[rows], pfs_modifier[rows], pinned_carrier, pinned_locality, setting[rows],
-                     units[rows], pd.Series(True, index=pinned_dates.index), note_missing)  # fmt: skip
-    return np.where(missing.to_numpy(), 0, base["par"].to_numpy(np.int64))
-
-
-def _copay(allowed: np.ndarray, claims: np.ndarray, no_claim: np.ndarray, copay: np.ndarray) -> np.ndarray:
-    """A per-visit copay taken from the first lines of each payer's claim (lines without a claim id: none)."""
-    if not copay.any():
-        return np.zeros(len(allowed), np.int64)
-    before = pd.Series(allowed).groupby(claims).cumsum().to_numpy() - allowed
-    taken = np.minimum(allowed, np.clip(copay - before, 0, None))
-    return np.where(no_claim, 0, taken).astype(np.int64)
-
-
-def _share_of(cents: np.ndarray, share_id: np.ndarray, shares: list) -> np.ndarray:
-    """cents x share (in 1/100000: 20000 is 20%) -> cents, rounded half up per line."""
-    out = np.zeros(len(cents), np.int64)
-    for index, value in enumerate(shares):
-        rows = share_id == index
-        if rows.any():
-            out[rows] = round_half_up_to_cents(*scale_by(cents[rows], 100, Fraction(value) / 100_000))
-    return out
 
 
 # -- files: read in chunks, write as we go, all or nothing --------------------------------------
@@ -510,14 +219,14 @@ class Output:
         if self.suffix == ".xlsx":
             self.frames.append(frame)
             return
-        table = pa.Table.from_pandas(frame.astype(str), preserve_index=False)
+        table = pa.Table.from_pandas(safe_frame(frame.astype(str)), preserve_index=False)
         if self.writer is None:
             self.writer = (pacsv.CSVWriter(self.temporary, table.schema) if self.suffix == ".csv"
                            else pq.ParquetWriter(self.temporary, table.schema))  # fmt: skip
         self.writer.write_table(table)
 
     def close(self) -> None:
-        from .excel import table_workbook
+        from .xlsx import table_workbook
 
         if self.suffix == ".xlsx":
             frame = pd.concat(self.frames, ignore_index=True) if self.frames else pd.DataFrame()
@@ -567,22 +276,57 @@ class Summary:
         return f"{text}\n\n{self.priced} lines priced, {self.failed} failed"
 
 
+def _claim_column(columns, mapping) -> str | None:
+    names = column_map([c for c in columns if c != "_row"], mapping)
+    return next((c for c, standard in names.items() if standard == "claim_id"), None)
+
+
+def _split_last_claim(chunk: pd.DataFrame, claim: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the chunk without its last claim, the last claim's rows): a claim is priced whole."""
+    if claim is None or chunk.empty:
+        return chunk, chunk.iloc[:0]
+    ids = chunk[claim].fillna("").astype(str).str.strip().to_numpy()
+    last = ids[-1]
+    if not last:
+        return chunk, chunk.iloc[:0]
+    start = len(ids)
+    while start > 0 and ids[start - 1] == last:
+        start -= 1
+    return chunk.iloc[:start], chunk.iloc[start:]
+
+
 def price_file(source, output, book: Book, *, mapping=None, tolerance=Fraction(1, 100), errors_path=None,
                rows_per_chunk: int = 1_000_000, progress=None) -> Summary:  # fmt: skip
     """Price a claims file chunk by chunk; writes OUTPUT and the errors file, or nothing on failure."""
     out, errors_out = Output(output), Output(errors_path or _errors_name(output))
     summary = Summary()
+
+    def run(frame: pd.DataFrame) -> None:
+        try:
+            priced, failed, amounts = _price_chunk(frame, mapping, book, tolerance)
+        except InputError as error:
+            raise InputError(error.message, file=Path(source).name, field=error.field) from None
+        out.write(priced.rename(columns={"_row": "row"}))
+        errors_out.write(failed.rename(columns={"_row": "row"}))
+        summary.add(priced.drop(columns="_row"), failed, amounts)
+
     try:
-        for chunk, done in read_chunks(source, rows_per_chunk):
-            try:
-                priced, failed, amounts = _price_chunk(chunk, mapping, book, tolerance)
-            except InputError as error:
-                raise InputError(error.message, file=Path(source).name, field=error.field) from None
-            out.write(priced.rename(columns={"_row": "row"}))
-            errors_out.write(failed.rename(columns={"_row": "row"}))
-            summary.add(priced.drop(columns="_row"), failed, amounts)
+        carry, claim = None, None
+        for number, (chunk, done) in enumerate(read_chunks(source, rows_per_chunk)):
+            if number == 0:
+                try:
+                    claim = _claim_column(chunk.columns, mapping)
+                except InputError as error:
+                    raise InputError(error.message, file=Path(source).name, field=error.field) from None
+            if carry is not None:
+                chunk = pd.concat([carry, chunk], ignore_index=True)
+            chunk, carry = _split_last_claim(chunk, claim)
+            if not chunk.empty:
+                run(chunk)
             if progress:
                 progress(done)
+        if carry is not None and not carry.empty:
+            run(carry)
     except BaseException:
         out.abandon()
         errors_out.abandon()
@@ -594,6 +338,7 @@ def price_file(source, output, book: Book, *, mapping=None, tolerance=Fraction(1
 
 def _price_chunk(chunk: pd.DataFrame, mapping, book: Book, tolerance) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Price a chunk in its own column names; returns (input rows + the added columns, errors, amounts)."""
+    chunk = chunk.reset_index(drop=True)
     names = column_map([c for c in chunk.columns if c != "_row"], mapping)
     standard = chunk.rename(columns=names)[list(names.values()) + ["_row"]]
     priced, failed, amounts = price_frame(standard, book, tolerance)
@@ -601,7 +346,6 @@ def _price_chunk(chunk: pd.DataFrame, mapping, book: Book, tolerance) -> tuple[p
 
 
 def _errors_name(output):
-
     output = Path(output)
     return output.with_name(f"{output.stem}.errors.csv")
 
@@ -611,13 +355,14 @@ def _errors_name(output):
 
 def price_file_dask(source, output, book: Book, *, scheduler: str | None = None, mapping=None,
                     tolerance=Fraction(1, 100), errors_path=None, blocksize: str = "64MB") -> Summary:  # fmt: skip
-    """Price a CSV or Parquet file with dask.dataframe (a map over partitions) on a Dask cluster.
+    """Price a CSV or Parquet file with dask.dataframe (one pricing task per partition) on a Dask cluster.
 
     ``scheduler`` is the address of an existing cluster ("tcp://host:8786"); without one a
-    LocalCluster on the loopback interface is started for the run. Partitions are priced in
-    parallel and written in file order, so the output equals the single-machine one row for row.
+    LocalCluster on the loopback interface is started for the run. A partition's last claim is priced
+    with it whole (its rows at the head of the next partition move to it), so no claim is split.
+    Partitions are priced in parallel and written in file order: the output equals the
+    single-machine one row for row.
     """
-
     try:
         import dask
         import dask.dataframe as dd
@@ -637,11 +382,16 @@ def price_file_dask(source, output, book: Book, *, scheduler: str | None = None,
     summary = Summary()
     try:
         frame = (dd.read_parquet if parquet else dd.read_csv)(str(source), **options)
-        column_map([str(c) for c in frame.columns], mapping)  # a bad header stops the run before any work
+        try:
+            claim = _claim_column([str(c) for c in frame.columns], mapping)  # a bad header stops the run before any work
+        except InputError as error:
+            raise InputError(error.message, file=source.name, field=error.field) from None
         lengths = frame.map_partitions(len).compute().tolist()
         starts = np.cumsum([2] + lengths[:-1])
-        tasks = [dask.delayed(_price_partition)(part, int(start), mapping, book, tolerance)
-                 for part, start in zip(frame.to_delayed(), starts)]  # fmt: skip
+        parts = frame.to_delayed()
+        tasks = [dask.delayed(_price_partition)(part, parts[i - 1] if i else None, parts[i + 1] if i + 1 < len(parts) else None,
+                                                int(start), int(lengths[i]), claim, mapping, book, tolerance)
+                 for i, (part, start) in enumerate(zip(parts, starts))]  # fmt: skip
         for future in client.compute(tasks):
             priced, failed, amounts = future.result()
             out.write(priced.rename(columns={"_row": "row"}))
@@ -660,9 +410,33 @@ def price_file_dask(source, output, book: Book, *, scheduler: str | None = None,
     return summary
 
 
-def _price_partition(part: pd.DataFrame, start: int, mapping, book: Book, tolerance):
-    chunk = part.fillna("").astype(str).reset_index(drop=True)
-    return _price_chunk(chunk.assign(_row=np.arange(start, start + len(chunk))), mapping, book, tolerance)
+def _leading_run(part: pd.DataFrame | None, claim: str | None, value: str | None) -> int:
+    """How many rows at the head of ``part`` belong to claim ``value``."""
+    if part is None or claim is None or not value or part.empty:
+        return 0
+    ids = part[claim].fillna("").astype(str).str.strip().to_numpy()
+    mismatch = np.flatnonzero(ids != value)
+    return int(mismatch[0]) if mismatch.size else len(ids)
+
+
+def _price_partition(part: pd.DataFrame, before: pd.DataFrame | None, after: pd.DataFrame | None, start: int, length: int,
+                     claim: str | None, mapping, book: Book, tolerance):  # fmt: skip
+    """Price one partition, minus its head rows that finish the previous partition's last claim, plus
+    the head rows of the next partition that finish its own last claim."""
+    def text(frame):
+        return frame.fillna("").astype(str).reset_index(drop=True)
+
+    chunk = text(part).assign(_row=np.arange(start, start + length))
+    last_before = text(before)[claim].str.strip().iloc[-1] if claim and before is not None and len(before) else None
+    skip = _leading_run(chunk, claim, last_before)
+    own_last = chunk[claim].str.strip().iloc[-1] if claim and len(chunk) else None
+    if skip < len(chunk) and after is not None and own_last:
+        following = text(after)
+        take = _leading_run(following, claim, own_last)
+        chunk = pd.concat([chunk, following.iloc[:take].assign(_row=np.arange(start + length, start + length + take))],
+                          ignore_index=True)  # fmt: skip
+    chunk = chunk.iloc[skip:].reset_index(drop=True)
+    return _price_chunk(chunk, mapping, book, tolerance)
 
 
 # -- a realistic synthetic claims file, for the benchmark and the tests --------------------------

@@ -157,10 +157,9 @@ def session_options(command):
 
 
 def read_json(file: Path):
-    try:
-        return json.loads(file.read_text(encoding="utf-8"), parse_float=Decimal)
-    except json.JSONDecodeError as error:
-        raise InputError(f"not valid JSON ({error.msg})", file=file.name, row=error.lineno) from None
+    from .textio import load_json, read_text
+
+    return load_json(read_text(file), file.name)
 
 
 def session_data(data: dict, day, nonpar, flags: dict) -> dict:
@@ -193,7 +192,7 @@ def session_command(file, as_json, nonpar, day, **flags):
         return
     click.echo(f"{claim.session.date_of_service}  {claim.setting}  locality {claim.locality}")
     table = claim.to_frame()[["code", "modifiers", "units", "biller", "allowed", "patient_share", "payer_payment",
-                              "sequestration", "expected_to_provider", "reason"]]  # fmt: skip
+                              "sequestration", "expected_to_provider", "edit", "reason"]]  # fmt: skip
     click.echo(table.to_string(index=False, max_colwidth=90))
     totals = claim.totals()
     click.echo("totals: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
@@ -334,12 +333,16 @@ def practice_import(file):
 @click.option("--output", type=click.Path(path_type=Path), help="Write the per-line comparison to .csv or .xlsx.")
 def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, **flags):
     """Compare saved payers for one session, a session mix ({"mix": [{"count": N, "session": {...}}]}) or --codes."""
-    from .contracts import codes_builder, compare, session_builder
+    from dataclasses import replace
+
+    from .compare import codes_item, compare, session_item
     from .db import Database
     from .session import Session
 
     database, schedules = Database(), FeeSchedules()
     practice_ = database.practice()
+    if nonpar:
+        practice_ = replace(practice_, participating=False)
     contracts = database.contracts()
     if payer_names:
         contracts = [database.contract(n.strip()) for n in payer_names.split(",")]
@@ -349,25 +352,21 @@ def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, *
     if not isinstance(raw, dict):
         raise InputError("the file must hold a session (a JSON object) or {\"mix\": [...]}", file=file.name if file else None)
     mix = raw["mix"] if "mix" in raw else [{"count": 1, "session": raw}]
-    if not isinstance(mix, list) or not mix:
-        raise InputError("a mix is a non-empty list of {\"count\": N, \"session\": {...}}", field="mix")
-    items, days = [], set()
+    if not isinstance(mix, list) or not mix or len(mix) > 100:
+        raise InputError("a mix is a list of 1 to 100 {\"count\": N, \"session\": {...}}", field="mix")
+    items = []
     for entry in mix:
         count = entry.get("count", 1) if isinstance(entry, dict) else None
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            raise InputError(f"{count!r}: a count is a whole number of sessions, at least 1", field="mix")
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 1_000_000:
+            raise InputError(f"{str(count)[:20]!r}: a count is a whole number of sessions from 1 to 1,000,000", field="mix")
         if not isinstance(entry.get("session", {}), dict):
             raise InputError("each session of a mix must be a JSON object", field="mix")
-        data = session_data(base | entry.get("session", {}), day, nonpar, flags)
+        data = session_data(base | entry.get("session", {}), day, None, flags)
         if codes:
             data.setdefault("muscle_count", 1)
         session = Session.from_dict(data)
-        build = codes_builder(schedules, codes.split(","), session) if codes else session_builder(schedules, session)
-        items.append((build, count))
-        days.add(session.date_of_service)
-    if len(days) > 1:
-        raise InputError("every session of a mix must have the same date of service", field="mix")
-    totals, lines = compare(items, contracts, practice_, days.pop())
+        items.append(codes_item(codes.split(","), session, count) if codes else session_item(schedules, session, count))
+    totals, lines = compare(schedules, items, contracts, practice_)
     shown = totals[["rank", "payer", "kind", "allowed", "patient_share", "payer_payment", "expected",
                     "percent_of_medicare", "difference_to_best"]]  # fmt: skip
     click.echo(shown.to_string(index=False))
@@ -375,16 +374,18 @@ def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, *
         if row.reasons or row.warnings:
             click.echo(f"\n{row.payer}: " + " ".join(part for part in (row.reasons, row.warnings) if part))
     if show_lines:
-        click.echo("\n" + lines[["payer", "item", "code", "modifiers", "units", "allowed", "patient_share", "reason"]].to_string(index=False))
+        click.echo("\n" + lines[["payer", "item", "code", "modifiers", "units", "allowed", "patient_share", "edit", "reason"]].to_string(index=False))
     if output:
         write_table(lines, output, "Payer comparison")
 
 
 def write_table(table: pd.DataFrame, output: Path, title: str) -> None:
+    from .textio import safe_frame
+
     if output.suffix.lower() == ".csv":
-        table.to_csv(output, index=False, lineterminator="\n")
+        safe_frame(table).to_csv(output, index=False, lineterminator="\n")
     elif output.suffix.lower() == ".xlsx":
-        from .excel import table_workbook
+        from .xlsx import table_workbook
 
         output.write_bytes(table_workbook(table, title))
     else:
@@ -421,7 +422,8 @@ def excel_command(file, output, codes, all_codes, months, volume, growth, per_pa
     """An Excel model (live formulas) of the session across the saved payers, with fee schedule and forecast."""
     from .db import Database
     from .excel import ForecastInputs, estimate_workbook
-    from .session import Session, _decimal
+    from .session import Session
+    from .textio import decimal_field
 
     if output.suffix.lower() != ".xlsx":
         raise InputError("the output must end in .xlsx", field="--output")
@@ -429,9 +431,9 @@ def excel_command(file, output, codes, all_codes, months, volume, growth, per_pa
     practice_ = database.practice()
     where = {k: v for k, v in (("zip_code", practice_.zip_code), ("locality", practice_.locality)) if v}
     data = session_data(where | (read_json(file) if file else {}), day, nonpar, flags)
-    forecast = ForecastInputs(months=months, sessions_per_month=_decimal(volume, "--volume"),
-                              growth_percent_per_month=_decimal(growth, "--growth"),
-                              sessions_per_patient_per_year=_decimal(per_patient, "--per-patient"))  # fmt: skip
+    forecast = ForecastInputs(months=months, sessions_per_month=decimal_field(volume, "--volume", low=0, high=100_000),
+                              growth_percent_per_month=decimal_field(growth, "--growth", low=-100, high=100),
+                              sessions_per_patient_per_year=decimal_field(per_patient, "--per-patient", low=0, high=52))  # fmt: skip
     content = estimate_workbook(FeeSchedules(), Session.from_dict(data), database.contracts(), practice_,
                                 codes=codes.split(",") if codes else None, all_codes=all_codes, forecast=forecast)  # fmt: skip
     output.write_bytes(content)
@@ -456,12 +458,12 @@ def price_claims(source, output, errors_path, mapping, tolerance, engine, schedu
 
     from .batch import Book, price_file, price_file_dask
     from .db import Database
-    from .session import _decimal
+    from .textio import decimal_field
 
     pairs = dict(item.partition("=")[::2] for item in mapping)
     database = Database()
     book = Book(FeeSchedules(), {c.payer: c for c in database.contracts()}, database.practice())
-    limit = Fraction(_decimal(tolerance, "--tolerance"))
+    limit = Fraction(decimal_field(tolerance, "--tolerance", places=2, low=0, high=1_000_000))
     if engine == "dask":
         summary = price_file_dask(source, output, book, scheduler=scheduler, mapping=pairs, tolerance=limit, errors_path=errors_path)
     elif sys.stderr.isatty():

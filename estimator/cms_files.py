@@ -17,6 +17,7 @@ import calendar
 import csv
 import datetime as dt
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,6 +245,18 @@ LAYOUTS: dict[str, Layout] = {
             key=("hcpcs",),
             descriptions=("description",),
         ),
+        Layout(
+            "mue",
+            "Medically unlikely edits, practitioner services (MUE)",
+            r"PRACTITIONER SERVICES MUE VALUES",
+            (
+                _code("hcpcs", (r"HCPCS/CPT CODE",), HCPCS),
+                _code("mue", ("PRACTITIONER SERVICES MUE VALUES",), r"\d{1,6}"),
+                _code("adjudication", ("MUE ADJUDICATION INDICATOR",), r"(?i)(?:[123]\s*)?(?:LINE EDIT|DATE OF SERVICE EDIT).*"),
+                _text("rationale", ("MUE RATIONALE",), blank_ok=True, required=False),
+            ),
+            key=("hcpcs",),
+        ),
     )
 }
 
@@ -272,12 +285,30 @@ def _zip5_fixed_width(text: str) -> list[list[str]]:
     return rows
 
 
+def _mue_json(text: str, path: Path) -> list[list[str]]:
+    """A practitioner MUE table published as JSON ({code: {"maxUnits": n, "adjudicationType": "line" or
+    "date_of_service"}}, as the derived file in tables/mue/ was) -> the header and cells of the CMS CSV."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise InputError(f"not valid JSON ({str(error)[:200]})", file=path.name) from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise InputError("not a CMS file this product reads (a JSON MUE table maps codes to {maxUnits, adjudicationType})",
+                         file=path.name)  # fmt: skip
+    kinds = {"line": "Line Edit", "date_of_service": "Date of Service Edit"}
+    rows = [["HCPCS/CPT Code", "Practitioner Services MUE Values", "MUE Adjudication Indicator"]]
+    return rows + [[str(code), str(v.get("maxUnits", "")), kinds.get(str(v.get("adjudicationType")), str(v.get("adjudicationType")))]
+                   for code, v in data.items()]  # fmt: skip
+
+
 def read_rows(path: Path) -> list[list[str]]:
-    """The file as rows of text cells (csv, xlsx, or the ZIP5 fixed-width txt)."""
+    """The file as rows of text cells (csv, xlsx, the ZIP5 fixed-width txt, or a JSON MUE table)."""
     suffix = path.suffix.lower()
     if suffix == ".xlsx" or path.read_bytes()[:4] == b"PK\x03\x04":
         return xlsx_rows(path)
     text = decode(path.read_bytes())
+    if suffix == ".json":
+        return _mue_json(text, path)
     if suffix == ".txt" and re.match(r"[A-Z]{2}\d{5}\d{5}\d{2}", text):
         return _zip5_fixed_width(text)
     return [row for row in csv.reader(io.StringIO(text))]
@@ -325,7 +356,7 @@ def detect_layout(path: Path, rows: list[list[str]]) -> tuple[Layout, int, dict[
         )
     raise InputError(
         "not a CMS file this product reads (PPRRVU, GPCI, LOCCO, ZIP5, ASP, OPPS Addendum B, "
-        "OPPSCAP, ASC Addendum AA/BB)",
+        "OPPSCAP, ASC Addendum AA/BB, practitioner MUE)",
         file=path.name,
     )
 
@@ -421,6 +452,9 @@ def parse_table(path: Path) -> ParsedFile:
             file=path.name, row=int(first["_row"]), field="/".join(layout.key),
         )  # fmt: skip
     table = without_licensed_text(table.drop(columns="_row"), layout)
+    if layout.kind == "mue":  # MAI 1 is a line edit; MAI 2 and 3 are date-of-service edits
+        table["adjudication"] = table["adjudication"].str.upper().str.contains("LINE EDIT").map(
+            {True: "line", False: "date_of_service"})
     preamble = [_fold(" ".join(r)) for r in rows[: header + 1]]
     parsed = ParsedFile(path, layout, table.reset_index(drop=True), preamble)
     parsed.facts = _facts(parsed)
@@ -480,6 +514,12 @@ def _facts(parsed: ParsedFile) -> dict:
             facts |= {"effective_from": start,
                       "effective_to": dt.date(int(m.group(6)), _MONTHS[m.group(4)], int(m.group(5))),
                       "vintage": f"ASP_{start.year}Q{(start.month - 1) // 3 + 1}"}  # fmt: skip
+    elif kind == "mue":
+        m = _find(r"EFF[_ ]?(\d\d)[-_](\d\d)[-_](\d{4})", texts)
+        if m:
+            start = dt.date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+            facts["effective_from"], facts["effective_to"] = start, _quarter(start.year, start.month)[1]
+            facts["vintage"] = f"MUE_{start.year}Q{(start.month - 1) // 3 + 1}"
     elif month_year:  # OPPS B, ASC AA/BB: the quarter's month in the header or the file name
         year, month = int(month_year.group(2)), _MONTHS[month_year.group(1)]
         facts["effective_from"], facts["effective_to"] = _quarter(year, month)

@@ -1,21 +1,27 @@
 """Excel estimates for payer contracting: a working model with live formulas.
 
-``estimate_workbook`` returns the bytes of an .xlsx (a pure function: no file, no UI):
+``estimate_workbook`` returns the bytes of an .xlsx (a pure function: no file, no UI). The numbers come
+from the engine (estimator.engine); each formula mirrors the engine's rule for that figure, and each
+formula cell also carries the engine's value as its cached value, so viewers that do not recalculate
+show the same numbers and a recalculation reproduces them (tests/test_excel.py recalculates every
+formula and compares).
 
-- Assumptions: every input as a named, unlocked cell (conversion factor, the locality's
-  GPCIs, Medicare rates, each payer's terms, drug payment limits, charges, volumes, mix).
-- Fee schedule: each amount is a formula over the RVUs and the named inputs, rounded with
-  ROUND exactly where the product rounds (once per line).
-- Session estimate: the session's claim lines for every payer, with copay, deductible,
-  coinsurance, payer payment and sequestration, for a first visit of the year (deductible
-  due) and once the deductible is met.
+- Assumptions: every input as a named, unlocked yellow cell with data validation; percentages are
+  Excel percentages (20% is stored as 0.2); TRUE/FALSE flags; inputs that do not apply to a payer are
+  shown as locked values, not inputs. A check shows whether the payer mix adds up to 100%.
+- Fee schedule: each Medicare amount is a formula over the RVUs and the named inputs, rounded where
+  the engine rounds (once per line); each payer's office amount for one unit of each code, alone (a
+  list price: no claim edits).
+- Session estimate: the session's lines under every payer, with who bills each line (the practice or
+  the facility), the share the claim edits and multiple-procedure rules leave it, and the patient's
+  and payer's shares for a first visit of the year (deductible due) and once the deductible is met;
+  totals for the practice's claim and, apart, the facility's.
 - Payer comparison and Forecast: formulas over the sheets above, with native charts.
 - Sources: every CMS release used, the export date, the product version, the assumptions.
 
-Every formula cell also carries the value the product computed (written into the file as
-the cell's cached value), so viewers that do not recalculate still show the numbers, and
-Excel or LibreOffice show the same numbers after recalculating. User text (payer names,
-notes) is always written as text, never as a formula.
+User text (payer names, notes) is always written as text, never as a formula. Sheets are protected
+without a password so that formulas are not overwritten by accident; formatting columns, sorting and
+filtering stay allowed (Review > Unprotect Sheet lifts the protection).
 """
 
 from __future__ import annotations
@@ -30,33 +36,44 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.styles import Font, PatternFill, Protection
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import __version__
-from .contracts import Contract, Practice, contract_allowed, line_category, line_key, payer_claim, session_builder
+from .compare import Item, price_items
+from .contracts import Contract, Practice
+from .domain import Biller, Category, DrugMethod, FacilityPayment, Kind, Method, Setting, place_of_service
+from .engine import Book, price
 from .errors import InputError
-from .forecast import Scenario, Template, run, yearly_limit
+from .forecast import Scenario, Template, run
 from .parameters import parameter, rate
-from .pfs import NATIONAL, price, resolve_locality
-from .session import EM_CODES, GUIDANCE, PLACES_OF_SERVICE, Claim, Session, _labels, session_data
+from .pfs import NATIONAL, price as price_pfs
+from .policies import medicare_default, yearly_limit
+from .session import Session, code_session, labels, session_data
 from .store import FeeSchedules
+from .textio import is_formula_text
 
 MONEY = '"$"#,##0.00'
+PERCENT = "0.00%"
 RATE = "0.0000"
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
+ALERT_FILL = PatternFill("solid", fgColor="F4CCCC")
 BOLD = Font(bold=True)
+WRAP = Alignment(wrap_text=True, vertical="top")
 EXCEL_MAX_ROWS = 1_048_576
 
 
 class Sheet:
-    """A write-only worksheet filled in any order, streamed at the end; remembers the product's
-    value for each formula cell (written as cached values)."""
+    """A write-only worksheet filled in any order, streamed at the end; remembers the engine's value
+    for each formula cell (written as cached values) and the width each column needs."""
 
     def __init__(self, workbook: Workbook, title: str):
         self.ws = workbook.create_sheet(title)
@@ -64,55 +81,94 @@ class Sheet:
         self.rows: dict[int, dict[int, tuple]] = {}
         self.cached: dict[str, object] = {}
         self.freeze: str | None = None
+        self.filters: str | None = None
+        self.width: dict[int, int] = {}
+        self.validations: list[DataValidation] = []
 
     @staticmethod
     def ref(row: int, col: int, absolute: bool = False) -> str:
         letter = get_column_letter(col)
         return f"${letter}${row}" if absolute else f"{letter}{row}"
 
-    def put(self, row: int, col: int, value, fmt: str | None = None, *, editable: bool = False, bold: bool = False):
-        self.rows.setdefault(row, {})[col] = (value, fmt, editable, bold, isinstance(value, str))
+    def _measure(self, col: int, shown: str, header: bool = False) -> None:
+        limit = 40 if header else 60
+        size = min(max(len(word) for word in shown.split()) + 2 if header and shown else len(shown) + 2, limit)
+        self.width[col] = max(self.width.get(col, 9), size)
 
-    def formula(self, row: int, col: int, text: str, cached, fmt: str | None = MONEY, bold: bool = False):
-        self.rows.setdefault(row, {})[col] = ("=" + text, fmt, False, bold, False)
-        self.cached[f"{get_column_letter(col)}{row}"] = cached
+    def put(self, row: int, col: int, value, fmt: str | None = None, *, editable: bool = False, bold: bool = False,
+            wrap: bool = False, measure: bool = True) -> None:  # fmt: skip
+        text = isinstance(value, str)
+        self.rows.setdefault(row, {})[col] = (value, fmt, editable, bold, text, wrap)
+        if measure and value is not None:
+            shown = f"{value:,.2f}" if isinstance(value, (float, Decimal)) and fmt in (MONEY,) else str(value)
+            self._measure(col, shown[:60])
 
-    def header(self, row: int, names: list[str]) -> None:
-        for col, name in enumerate(names, 1):
-            self.put(row, col, name, bold=True)
-        self.freeze = f"A{row + 1}"
+    def formula(self, row: int, col: int, text: str, cached, fmt: str | None = MONEY, bold: bool = False) -> None:
+        self.rows.setdefault(row, {})[col] = ("=" + text, fmt, False, bold, False, False)
+        self.cached[f"{get_column_letter(col)}{row}"] = _cached(cached)
+        self._measure(col, f"{float(cached):,.2f}" if isinstance(cached, (int, float, Decimal, Fraction)) and not isinstance(cached, bool) else "")
 
-    def widths(self, widths: dict[int, int]) -> None:
-        for col, width in widths.items():
-            self.ws.column_dimensions[get_column_letter(col)].width = width
+    def header(self, row: int, names: list[str], *, first_col: int = 1, table_rows: int = 0) -> None:
+        for col, name in enumerate(names, first_col):
+            self.put(row, col, name, bold=True, wrap=True, measure=False)
+            self._measure(col, name, header=True)
+        self.freeze = self.freeze or f"{get_column_letter(first_col)}{row + 1}"
+        if table_rows and self.filters is None:
+            self.filters = f"{get_column_letter(first_col)}{row}:{get_column_letter(first_col + len(names) - 1)}{row + table_rows}"
+
+    def validate(self, cell: str, kind: str, **options) -> None:
+        """Data validation on an input: decimal ranges, whole numbers, or TRUE/FALSE."""
+        if kind == "flag":
+            rule = DataValidation(type="list", formula1='"TRUE,FALSE"', allow_blank=False)
+        else:
+            rule = DataValidation(type=kind, operator="between", formula1=str(options["low"]), formula2=str(options["high"]),
+                                  allow_blank=False)  # fmt: skip
+        rule.error = options.get("message", "Out of range")
+        rule.errorTitle = "Check this input"
+        rule.showErrorMessage = True
+        rule.add(cell)
+        self.validations.append(rule)
 
     def finish(self) -> None:
-        """Protection (no password: Review > Unprotect Sheet lifts it), print setup, then the rows."""
-        self.ws.protection.sheet = True
+        """Protection that still lets a user widen columns, sort and filter; print setup; then the rows."""
+        protection = self.ws.protection
+        protection.sheet = True
+        protection.formatColumns = False
+        protection.formatRows = False
+        protection.sort = False
+        protection.autoFilter = False
         self.ws.page_setup.orientation = "landscape"
         self.ws.page_setup.fitToWidth = 1
         self.ws.page_setup.fitToHeight = 0
         self.ws.sheet_properties.pageSetUpPr.fitToPage = True
+        for col, width in self.width.items():
+            self.ws.column_dimensions[get_column_letter(col)].width = width
         if self.freeze:
             self.ws.freeze_panes = self.freeze
-            self.ws.print_title_rows = f"1:{int(self.freeze[1:]) - 1}"
+            self.ws.print_title_rows = f"1:{int(re.sub('[A-Z]', '', self.freeze)) - 1}"
+        if self.filters:
+            self.ws.auto_filter.ref = self.filters
+        for rule in self.validations:
+            self.ws.data_validations.append(rule)
         for number in range(1, max(self.rows, default=0) + 1):
             cells = self.rows.get(number, {})
             self.ws.append([self._cell(*cells[c]) if c in cells else None for c in range(1, max(cells, default=0) + 1)])
 
-    def _cell(self, value, fmt, editable, bold, text):
-        if not (fmt or editable or bold or text):
+    def _cell(self, value, fmt, editable, bold, text, wrap):
+        if not (fmt or editable or bold or text or wrap):
             return value
         cell = WriteOnlyCell(self.ws, value=value)
         if text:
             cell.data_type = "s"  # user and CMS text is never a formula
-        cell._style = copy(self._style(fmt, editable, bold))  # as openpyxl's own copy_worksheet does
+        quote = text and is_formula_text(value)  # and stays text when edited in Excel (quote prefix)
+        cell._style = copy(self._style(fmt, editable, bold, wrap, quote))  # as openpyxl's own copy_worksheet does
         return cell
 
     @functools.cache
-    def _style(self, fmt, editable, bold):
+    def _style(self, fmt, editable, bold, wrap, quote=False):
         """One styled prototype cell per combination; cells copy its style array."""
         cell = WriteOnlyCell(self.ws)
+        cell.quotePrefix = quote
         if fmt:
             cell.number_format = fmt
         if editable:
@@ -120,28 +176,26 @@ class Sheet:
             cell.fill = INPUT_FILL
         if bold:
             cell.font = BOLD
+        if wrap:
+            cell.alignment = WRAP
         return cell._style
 
 
-def _to_cents(expr: str) -> str:
-    """Money rounded half up to the cent, computed in whole cents so that an exact half cent is
-    exact in binary and every spreadsheet engine rounds it as the product does."""
-    return f"ROUND({expr},0)/100"
+def _cached(value):
+    if isinstance(value, (Fraction, Decimal)):
+        return float(value)
+    return value
 
 
 def _money(expr: str) -> str:
-    """A general amount to the cent: float noise below a millionth of a cent is removed first, so an
-    exact half cent (as the product computes it with exact fractions) rounds up in any engine."""
+    """An amount rounded half up to the cent, as the engine rounds it: float noise below a millionth of a
+    cent is removed first, so an exact half cent rounds up in Excel, LibreOffice and other engines alike."""
     return f"ROUND(ROUND(({expr})*100,6),0)/100"
 
 
-def _cents_of(ref: str) -> str:
-    return f"ROUND({ref}*100,0)"
-
-
-def _per_units(name: str, units: int) -> str:
-    """A per-unit contract amount (up to 6 decimals) times units, to the cent."""
-    return _to_cents(f"ROUND({name}*1000000,0)*{units}/10000")
+def _up(expr: str) -> str:
+    """An amount rounded up to the cent (the OPPS copayment of Addendum B)."""
+    return f"ROUNDUP(ROUND(({expr})*100,6),0)/100"
 
 
 def _name(workbook: Workbook, name: str, sheet: Sheet, row: int, col: int) -> str:
@@ -155,6 +209,10 @@ def _key_name(prefix: str, key: str) -> str:
 
 def _dollars(cents) -> Decimal | None:
     return None if cents is None or pd.isna(cents) else Decimal(int(cents)) / 100
+
+
+def _fraction(value: Decimal | Fraction) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(value.numerator) / Decimal(value.denominator)
 
 
 @dataclass
@@ -188,32 +246,24 @@ def estimate_workbook(schedules: FeeSchedules, session: Session, contracts: list
     """The workbook as bytes. ``codes`` (or every payable code with ``all_codes``) fill the fee schedule."""
     if not contracts:
         raise InputError("no payers: add contracts before exporting", field="payers")
-    forecast = forecast or ForecastInputs()
-    day = session.date_of_service
-    where = resolve_locality(schedules, day, zip_code=session.zip_code, locality=session.locality)
-    if session.place_of_service not in PLACES_OF_SERVICE:
-        raise InputError(f"place of service {session.place_of_service!r}: use 11, 19, 22 or 24", field="place_of_service")
-    setting = PLACES_OF_SERVICE[session.place_of_service][1]
-    workbook = Workbook(write_only=True)
-    sheets = {name: Sheet(workbook, name) for name in
-              ("Assumptions", "Fee schedule", "Session estimate", "Payer comparison", "Forecast", "Sources")}  # fmt: skip
-    model = _Model(workbook, sheets, schedules, session, contracts, practice, where, setting, forecast)
+    session = replace(session, participating=practice.participating)
+    model = _Model(schedules, session, contracts, practice, forecast or ForecastInputs(), None if all_codes else (codes or []))
     model.assumptions()
-    model.fee_schedule(None if all_codes else (codes or []))
+    model.fee_schedule()
     model.session_estimate()
     model.comparison()
     model.forecast_sheet()
     model.sources(exported_at or dt.datetime.now(dt.timezone.utc))
-    for sheet in sheets.values():
+    for sheet in model.sheets.values():
         sheet.finish()
-    workbook.calculation.fullCalcOnLoad = True
+    model.wb.calculation.fullCalcOnLoad = True
     buffer = io.BytesIO()
-    workbook.save(buffer)
-    return _with_cached_values(buffer.getvalue(), sheets, workbook)
+    model.wb.save(buffer)
+    return _with_cached_values(buffer.getvalue(), model.sheets, model.wb)
 
 
 def _with_cached_values(data: bytes, sheets: dict[str, Sheet], workbook: Workbook) -> bytes:
-    """Write each formula cell's product value as its cached value (<v>) in the sheet XML."""
+    """Write each formula cell's engine value as its cached value (<v>) in the sheet XML."""
     index = {sheet.title: i + 1 for i, sheet in enumerate(workbook.worksheets)}
     source, target = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
     pattern = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>([^<]*)</f><v(?: ?/>|></v>)')
@@ -235,580 +285,607 @@ def _with_cached_values(data: bytes, sheets: dict[str, Sheet], workbook: Workboo
 class _Model:
     """Builds the sheets in order; each later sheet refers to cells the earlier ones named."""
 
-    def __init__(self, workbook, sheets, schedules, session, contracts, practice, where, setting, forecast):
-        self.wb, self.sheets, self.schedules, self.session = workbook, sheets, schedules, session
-        self.contracts, self.practice, self.where, self.setting, self.forecast = contracts, practice, where, setting, forecast
+    def __init__(self, schedules: FeeSchedules, session: Session, contracts: list[Contract], practice: Practice,
+                 forecast: ForecastInputs, codes: list[str] | None):  # fmt: skip
+        self.wb = Workbook(write_only=True)
+        self.sheets = {name: Sheet(self.wb, name) for name in
+                       ("Assumptions", "Fee schedule", "Session estimate", "Payer comparison", "Forecast", "Sources")}  # fmt: skip
+        self.schedules, self.session, self.contracts, self.practice, self.forecast = schedules, session, contracts, practice, forecast
         self.day = session.date_of_service
+        self.place = place_of_service(session.place_of_service)
         self.payer_names = {c.payer: f"P{i}" for i, c in enumerate(contracts, 1)}
-        self.vintages: dict[str, object] = {}
-        self._claims: dict[tuple, Claim] = {}
-        self.block_rows: dict[str, tuple[int, int]] = {}
+        coded = code_session(schedules, session)
+        annual = Decimal(parameter("part_b/deductible", self.day).value.numerator)
+        due = Item(replace(session, deductible_remaining=annual), coded)
+        met = Item(replace(session, deductible_remaining=Decimal(0)), coded)
+        self.due = price_items(schedules, [due], contracts, practice)
+        self.met = price_items(schedules, [met], [replace(c, deductible=Decimal(0)) for c in contracts], practice)
+        for priced in (self.due, self.met):
+            failed = priced.lines[~priced.ok]
+            if not failed.empty:
+                raise InputError(f"{failed['code'].iloc[0]}: {failed['error'].iloc[0]}", field="session")
+        first = self.due.lines.iloc[0]
+        self.where = (first["carrier"], first["locality"])
+        self.setting = Setting(self.place.setting)
+        self.used = {v for v in self.due.lines["release"] if v}
+        self.fee_frame, self.basis = self._fee_frame(codes)
+        self.fee_keys = set(self.fee_frame["key"])
+        session_keys = set(self.due.lines.loc[self.due.lines["biller"] == Biller.PHYSICIAN, "key"])
+        self.charge_keys = {k for k in practice.charges if k in self.fee_keys | session_keys or k.split("-")[0] in
+                            {c.split("-")[0] for c in self.fee_keys | session_keys}}  # fmt: skip
+        self.inputs_named: set[str] = set()
+
+    def _fee_frame(self, codes: list[str] | None):
+        """The PFS rows of the fee schedule sheet: the codes asked for, the session's, and every code a
+        contract names a fee or override for; only rows with an amount."""
+        rvu_vintage = self.schedules.in_force("pfs_rvu", self.day)
+        rvu = self.schedules.table(rvu_vintage)
+        contract_keys = {k.split("-")[0] for c in self.contracts for k in list(c.fees) + list(c.overrides)}
+        wanted = None if codes is None else sorted((set(codes) | set(self.session_codes()) | contract_keys) & set(rvu["hcpcs"]))
+        frame, basis = self._price_codes(wanted)
+        frame = frame[frame["nonfacility_amount"].notna() | frame["facility_amount"].notna()].reset_index(drop=True)
+        if len(frame) + 10 > EXCEL_MAX_ROWS:
+            raise InputError("too many codes for one sheet", field="codes")
+        frame["key"] = frame["hcpcs"].astype(str) + ("-" + frame["modifier"].astype(str)).where(frame["modifier"].astype(str) != "", "")
+        return frame, basis
+
+    def _input(self, name: str, sheet: Sheet, row: int, col: int) -> str:
+        self.inputs_named.add(name)
+        return _name(self.wb, name, sheet, row, col)
+
+    def lines(self, priced, payer: str) -> pd.DataFrame:
+        return priced.lines[priced.lines["payer"] == payer].sort_values("line")
 
     # -- Assumptions ------------------------------------------------------------------------
     def assumptions(self) -> None:
         s, day = self.sheets["Assumptions"], self.day
-        frame, basis = self._price([self._tpi_codes()[0]], self.day, None)
-        self.basis = basis
-        self.vintages |= {v.name: v for v in (basis.rvu, basis.gpci) + ((basis.opps_cap,) if basis.opps_cap else ())}
-        row0 = frame.iloc[0]
-        s.put(1, 1, "Assumptions: yellow cells are inputs; every other sheet follows them", bold=True)
+        basis = self.basis
+        row0 = self.fee_frame.iloc[0]
+        s.put(1, 1, "Assumptions: yellow cells are inputs; every other sheet follows them", bold=True, measure=False)
         s.put(2, 1, f"Date of service {day} · locality {'-'.join(self.where) if self.where != NATIONAL else 'national'} "
-                    f"{row0['locality_name']} · {PLACES_OF_SERVICE[self.session.place_of_service][0]}")  # fmt: skip
+                    f"{row0['locality_name']} · {self.place.label} (POS {self.place.code})", measure=False)  # fmt: skip
         rows = [
-            ("CF", "Conversion factor", basis.conversion_factor, RATE),
-            ("GPCI_WORK", f"Work GPCI ({'with' if basis.work_gpci_floor else 'without'} the 1.0 floor)", Fraction(int(row0["work_gpci"]), 1000), "0.000"),
-            ("GPCI_PE", "Practice expense GPCI", Fraction(int(row0["pe_gpci"]), 1000), "0.000"),
-            ("GPCI_MP", "Malpractice GPCI", Fraction(int(row0["mp_gpci"]), 1000), "0.000"),
-            ("NONPAR_RATE", "Non-participating share of the par amount", rate("pfs/nonparticipating_rate", day), "0.00"),
-            ("LIMITING_RATE", "Limiting charge share of the non-par amount", rate("pfs/limiting_charge_rate", day), "0.00"),
-            ("SEQUESTRATION", "Medicare sequestration", rate("sequestration_rate", day), "0.00%"),
-            ("PARTB_COINS", "Part B coinsurance", rate("part_b/coinsurance_rate", day), "0.00%"),
-            ("PARTB_DEDUCTIBLE", f"Part B deductible {day.year} (due at the first visit of the year)",
-             parameter("part_b/deductible", day).value, MONEY),
+            ("CF", "Conversion factor", basis.conversion_factor, RATE, ("decimal", 1, 1000)),
+            ("GPCI_WORK", f"Work GPCI ({'with' if basis.work_gpci_floor else 'without'} the 1.0 floor)", Fraction(int(row0["work_gpci"]), 1000), "0.000", ("decimal", 0, 5)),
+            ("GPCI_PE", "Practice expense GPCI", Fraction(int(row0["pe_gpci"]), 1000), "0.000", ("decimal", 0, 5)),
+            ("GPCI_MP", "Malpractice GPCI", Fraction(int(row0["mp_gpci"]), 1000), "0.000", ("decimal", 0, 5)),
+            ("NONPAR_RATE", "Non-participating share of the par amount", rate("pfs/nonparticipating_rate", day), PERCENT, ("decimal", 0, 2)),
+            ("LIMITING_RATE", "Limiting charge share of the non-par amount", rate("pfs/limiting_charge_rate", day), PERCENT, ("decimal", 0, 5)),
+            ("SEQUESTRATION", "Sequestration (off Medicare's payment, and off a plan's that passes it through)", rate("sequestration_rate", day), PERCENT, ("decimal", 0, 1)),
+            ("PARTB_COINS", "Part B coinsurance (PFS lines and the hospital's line)", rate("part_b/coinsurance_rate", day), PERCENT, ("decimal", 0, 1)),
+            ("PARTB_DEDUCTIBLE", f"Part B deductible {day.year} (due at the first visit of the year)", parameter("part_b/deductible", day).value, MONEY, ("decimal", 0, 100000)),
         ]  # fmt: skip
         s.header(4, ["Input", "Value", "Name"])
         row = 5
-        self.values: dict[str, Fraction] = {}
-        for name, label, value, fmt in rows:
+        for name, label, value, fmt, check in rows:
             s.put(row, 1, label)
-            s.put(row, 2, float(value), fmt, editable=True)
+            s.put(row, 2, _fraction(value), fmt, editable=True)
             s.put(row, 3, name)
-            _name(self.wb, name, s, row, 2)
-            self.values[name] = value
+            self._input(name, s, row, 2)
+            s.validate(s.ref(row, 2), check[0], low=check[1], high=check[2])
             row += 1
+        row = self._payer_inputs(s, row + 1)
+        row = self._code_amounts(s, row + 1)
+        self.next_assumption_row = row + 1
+
+    def _payer_inputs(self, s: Sheet, row: int) -> int:
+        columns = ["Payer", "Kind", "Method", "Percent", "$ per RVU", "Fixed year", "Pinned locality", "Drug method", "Drug %",
+                   "Copay", "Coinsurance", "Deductible when due", "Passes sequestration", "Guidance covered", "E/M-25 paid",
+                   "Lesser of billed", "Frequency limit / year", "Denial rate", "Payer mix"]  # fmt: skip
+        s.put(row, 1, "Payers (yellow: inputs that apply to the payer's method; grey text: terms that do not apply)", bold=True, measure=False)
         row += 1
-        payer_columns = ["Payer", "Kind", "Method", "Percent", "Fixed year", "Pinned locality", "Drug method", "Drug %",
-                         "Copay", "Coinsurance %", "Deductible when due", "Sequestration", "Guidance covered", "E/M-25 paid",
-                         "Lesser of billed", "Frequency limit / year", "Denial %", "Payer mix %"]  # fmt: skip
-        s.put(row, 1, "Payers", bold=True)
-        row += 1
-        for col, name in enumerate(payer_columns, 1):
-            s.put(row, col, name, bold=True)
+        s.header(row, columns)
         mix = _mix(self.contracts, self.forecast.payer_mix)
-        self.payer_inputs = {}
+        codes = set(self.due.lines["code"]) | set(self.fee_frame["hcpcs"])
+        has = {"guidance": bool(codes & set(self.guidance_codes)), "em": bool((self.due.lines["category"] == Category.EM).any()),
+               "charges": bool(self.charge_keys)}  # fmt: skip
+        self.inputs: dict[str, dict] = {}
+        first = row + 1
         for contract in self.contracts:
             row += 1
             p = self.payer_names[contract.payer]
+            traditional = contract.kind == Kind.MEDICARE
             s.put(row, 1, contract.payer)
-            for col, text in ((2, contract.kind), (3, contract.method), (5, str(contract.medicare_year or "rolling")),
-                              (6, contract.locality or "service locality"), (7, contract.drug_method)):  # fmt: skip
+            for col, text in ((2, contract.kind.value), (3, contract.method.value), (6, str(contract.medicare_year or "rolling")),
+                              (7, contract.locality or "service locality"), (8, contract.drug_method.value)):  # fmt: skip
                 s.put(row, col, text)
-            limit = yearly_limit(contract.frequency_rule or ("three_per_12_months" if contract.kind == "medicare" else None))
-            inputs = {"PCT": (4, contract.percent, "0.00"), "DRUGPCT": (8, contract.drug_percent, "0.00"),
-                      "COPAY": (9, contract.copay, MONEY), "COINS": (10, contract.coinsurance_percent, "0.00"),
-                      "DED": (11, contract.deductible, MONEY),
-                      "SEQ": (12, rate("sequestration_rate", self.day) if contract.sequestration or contract.method == "medicare" else 0, "0.00%"),
-                      "GUIDE": (13, contract.guidance_covered, None), "EM": (14, contract.em_25_paid, None),
-                      "LESSER": (15, contract.lesser_of_billed, None), "LIMIT": (16, limit, "0.00"),
-                      "DENIAL": (17, self.forecast.denial_rate_percent.get(contract.payer, Decimal(0)), "0.00"),
-                      "MIX": (18, mix[contract.payer], "0.00")}  # fmt: skip
-            for key, (col, value, fmt) in inputs.items():
-                shown = value if isinstance(value, bool) or value is None else float(value)
-                s.put(row, col, shown, fmt, editable=True)
-                _name(self.wb, f"{key}_{p}", s, row, col)
-            self.payer_inputs[contract.payer] = {k: v[1] for k, v in inputs.items()}
-        row += 2
-        s.put(row, 1, "Per-code amounts in contracts (fees, overrides, drug prices per unit)", bold=True)
+            limit = yearly_limit(contract.frequency_rule or (medicare_default("frequency") if traditional else None))
+            percent_applies = contract.method in (Method.PERCENT_OF_MEDICARE, Method.PERCENT_OF_CHARGES)
+            drug_applies = contract.drug_method in (DrugMethod.ASP_PLUS, DrugMethod.PERCENT_OF_ASP)
+            terms = {  # name: (column, value, format, applies, validation)
+                "PCT": (4, contract.percent / 100, PERCENT, percent_applies, ("decimal", 0, 10)),
+                "DPR": (5, contract.dollars_per_rvu, MONEY, contract.method == Method.DOLLARS_PER_RVU, ("decimal", 0, 10000)),
+                "DRUGPCT": (9, contract.drug_percent / 100, PERCENT, drug_applies, ("decimal", 0, 10)),
+                "COPAY": (10, contract.copay, MONEY, not traditional, ("decimal", 0, 10000)),
+                "COINS": (11, contract.coinsurance_percent / 100, PERCENT, not traditional, ("decimal", 0, 1)),
+                "DED": (12, contract.deductible, MONEY, not traditional, ("decimal", 0, 100000)),
+                "SEQ": (13, contract.sequestration, None, not traditional, ("flag",)),
+                "GUIDE": (14, contract.guidance_covered, None, has["guidance"] and contract.method != Method.MEDICARE, ("flag",)),
+                "EM": (15, contract.em_25_paid, None, has["em"] and contract.method != Method.MEDICARE, ("flag",)),
+                "LESSER": (16, contract.lesser_of_billed, None, has["charges"] and contract.method != Method.MEDICARE, ("flag",)),
+                "LIMIT": (17, _fraction(limit) if limit else None, "0.00", limit is not None, ("decimal", 0, 366)),
+                "DENIAL": (18, self.forecast.denial_rate_percent.get(contract.payer, Decimal(0)) / 100, PERCENT, True, ("decimal", 0, 1)),
+                "MIX": (19, mix[contract.payer] / 100, PERCENT, True, ("decimal", 0, 1)),
+            }  # fmt: skip
+            for key, (col, value, fmt, applies, check) in terms.items():
+                if applies:
+                    s.put(row, col, value if isinstance(value, bool) else _fraction(value), fmt, editable=True)
+                    self._input(f"{key}_{p}", s, row, col)
+                    s.validate(s.ref(row, col), check[0], **({} if check[0] == "flag" else {"low": check[1], "high": check[2]}))
+                elif traditional and key in ("COPAY", "COINS", "DED", "SEQ"):
+                    s.put(row, col, {"COPAY": "none", "COINS": "Part B", "DED": "Part B", "SEQ": True}[key])
+                else:
+                    s.put(row, col, "—")
+            self.inputs[contract.payer] = {k: v[1] for k, v in terms.items()}
+        last = row
         row += 1
-        for col, name in enumerate(["Payer", "Kind of amount", "Code", "Amount", "Name"], 1):
-            s.put(row, col, name, bold=True)
+        s.put(row, 18, "Payer mix total", bold=True)
+        s.formula(row, 19, f"SUM({s.ref(first, 19)}:{s.ref(last, 19)})", 1, PERCENT, bold=True)
+        s.put(row, 20, "must be 100%")
+        s.ws.conditional_formatting.add(s.ref(row, 19), FormulaRule(formula=[f"ROUND({s.ref(row, 19)},6)<>1"], fill=ALERT_FILL))
+        _name(self.wb, "MIX_TOTAL", s, row, 19)
+        return row + 1
+
+    def _code_amounts(self, s: Sheet, row: int) -> int:
+        """Per-code contract amounts, the charge master and the drug payment limits the sheets use."""
+        fee_codes = set(self.fee_frame["hcpcs"]) | self.fee_keys
+        s.put(row, 1, "Per-code amounts in contracts (per unit)", bold=True, measure=False)
+        row += 1
+        s.header(row, ["Payer", "Kind of amount", "Code", "Amount", "Name"])
+        used_drugs = set(self.due.lines.loc[self.due.lines["category"] == Category.DRUG, "code"])
         for contract in self.contracts:
             p = self.payer_names[contract.payer]
-            for kind, table in (("FEE", contract.fees), ("OVR", contract.overrides), ("DRUGPRICE", contract.drug_per_unit)):
+            tables = (("FEE", contract.fees, contract.method == Method.FEE_SCHEDULE), ("OVR", contract.overrides, True),
+                      ("DRUGPRICE", contract.drug_per_unit, contract.drug_method == DrugMethod.PER_UNIT))  # fmt: skip
+            for kind, table, applies in tables:
                 for key, amount in table.items():
+                    live = applies and (key in fee_codes or key.split("-")[0] in fee_codes or key in used_drugs)
+                    if not live:
+                        continue
                     row += 1
                     name = _key_name(f"{kind}_{p}", key)
                     for col, text in ((1, contract.payer), (2, {"FEE": "fee", "OVR": "override", "DRUGPRICE": "drug price"}[kind]),
                                       (3, key), (5, name)):  # fmt: skip
                         s.put(row, col, text)
-                    s.put(row, 4, float(amount), "0.000000", editable=True)
-                    _name(self.wb, name, s, row, 4)
+                    s.put(row, 4, amount, "0.000000", editable=True)
+                    self._input(name, s, row, 4)
+                    s.validate(s.ref(row, 4), "decimal", low=0, high=1_000_000)
         row += 2
-        s.put(row, 1, "Charge master (billed charge per unit)", bold=True)
+        s.put(row, 1, "Charge master (billed charge per unit)", bold=True, measure=False)
+        self.charge_names = {}
         for key, amount in self.practice.charges.items():
-            row += 1
-            s.put(row, 1, key)
-            s.put(row, 2, float(amount), MONEY, editable=True)
-            _name(self.wb, _key_name("CHARGE", key), s, row, 2)
-        self.asp_row = row + 2
-        self.assumption_row = row + 2
+            if key in self.charge_keys:
+                row += 1
+                s.put(row, 1, key)
+                s.put(row, 2, amount, MONEY, editable=True)
+                self.charge_names[key] = self._input(_key_name("CHARGE", key), s, row, 2)
+                s.validate(s.ref(row, 2), "decimal", low=0, high=1_000_000)
+        row += 2
+        s.put(row, 1, "Drug payment limits (ASP file, per billing unit) and the file's patient coinsurance", bold=True, measure=False)
+        self.asp_names = {}
+        for line in self.due.lines.itertuples():
+            if line.category == Category.DRUG and line.code not in self.asp_names:
+                row += 1
+                s.put(row, 1, f"{line.code} ({line.release})")
+                s.put(row, 2, Decimal(int(line.unit_fee)) / 1000, "0.000", editable=True)
+                s.put(row, 3, Decimal(int(line.coinsurance_rate)) / 100_000, "0.000%", editable=True)
+                self.asp_names[line.code] = (self._input(f"ASP_{line.code}", s, row, 2), self._input(f"ASPCOINS_{line.code}", s, row, 3))
+                s.validate(s.ref(row, 2), "decimal", low=0, high=1_000_000)
+                s.validate(s.ref(row, 3), "decimal", low=0, high=1)
+        return row + 1
 
     # -- Fee schedule -----------------------------------------------------------------------
-    def _price(self, codes, day, locality, participating=True):
-        where = [locality] if locality else ([self.where] if self.where != NATIONAL else "national")
-        return price(self.schedules, day, codes=codes, localities=where if locality is None else where,
-                     cf_track=self.session.cf_track if day.year == self.day.year else "standard",
-                     work_gpci_floor=self.session.work_gpci_floor)  # fmt: skip
+    @functools.cached_property
+    def guidance_codes(self) -> list[str]:
+        return parameter("coding/imaging_guidance_codes", self.day).value["codes"]
 
-    def _tpi_codes(self) -> list[str]:
-        claim = self._medicare_claim(due=False)
-        return sorted({l.code for l in claim.lines if line_category(l) in ("procedure", "guidance", "em") and l.biller == "physician"})
+    def session_codes(self) -> list[str]:
+        physician = self.due.lines[(self.due.lines["biller"] == Biller.PHYSICIAN) & (self.due.lines["category"] != Category.DRUG)]
+        return sorted(set(physician["code"]))
 
-    def _medicare_claim(self, due: bool, participating: bool = True) -> Claim:
-        """The session's Medicare claim, deductible due or met (built once each)."""
-        key = (due, participating)
-        if key not in self._claims:
-            deductible = parameter("part_b/deductible", self.day).value if due else 0
-            data = session_data(self.session) | {"deductible_remaining": str(deductible), "participating": participating}
-            self._claims[key] = session_builder(self.schedules, Session.from_dict(data))(self.day, None, participating)
-        return self._claims[key]
+    def _price_codes(self, codes, day=None, locality=None, cf_track=None):
+        where = [locality or self.where]
+        return price_pfs(self.schedules, day or self.day, codes=codes, localities=where, cf_track=cf_track or self.session.cf_track,
+                         work_gpci_floor=self.session.work_gpci_floor)  # fmt: skip
 
-    def fee_schedule(self, codes: list[str] | None) -> None:
+    def fee_schedule(self) -> None:
         s = self.sheets["Fee schedule"]
-        wanted = None if codes is None else sorted(set(codes) | set(self._tpi_codes()))
-        frame, _ = self._price(wanted, self.day, None)
-        frame = frame[frame["nonfacility_amount"].notna() | frame["facility_amount"].notna()].reset_index(drop=True)
-        if len(frame) + 10 > EXCEL_MAX_ROWS:
-            raise InputError("too many codes for one sheet", field="codes")
-        labels = _labels()
-        columns = ["HCPCS", "Mod", "Label", "Work RVU", "PE RVU non-facility", "PE RVU facility", "MP RVU",
-                   "OPPS cap non-facility", "OPPS cap facility", "Medicare non-facility", "Medicare facility",
+        frame = self.fee_frame
+        keys = frame["key"].tolist()
+        office = self._office_amounts(frame, keys)
+        columns = ["HCPCS", "Mod", "Label", "Work RVU", "PE RVU non-facility", "PE RVU facility", "MP RVU", "Total RVU non-facility",
+                   "Total RVU facility", "OPPS cap non-facility", "OPPS cap facility", "Medicare non-facility", "Medicare facility",
                    "Non-par non-facility", "Non-par facility", "Limiting non-facility", "Limiting facility"]  # fmt: skip
-        bases = self._bases(frame)
-        for base_key, (label, _) in bases.items():
-            columns += [f"{label} non-facility", f"{label} facility"]
-        first_payer_col = len(columns) + 1
-        columns += [f"{c.payer} (office)" for c in self.contracts]
-        s.put(1, 1, f"Fee schedule {self.day} · RVUs {self.basis.rvu.name} · GPCIs {self.basis.gpci.name} · amounts rounded to the cent once",
-              bold=True)  # fmt: skip
-        s.put(2, 1, "Payer columns: the office (non-facility) amount each contract allows for one unit of the code.")
-        s.header(4, columns)
+        self.col = {name: i for i, name in enumerate(columns, 1)}
+        pinned = [c for c in self.contracts if c.method == Method.PERCENT_OF_MEDICARE and (c.medicare_year or c.locality)]
+        for contract in pinned:
+            columns.append(f"{contract.payer}: Medicare base {contract.medicare_year or 'rolling'}" + (f" {contract.locality}" if contract.locality else ""))
+            self.col[f"base {contract.payer}"] = len(columns)
+        first_payer = len(columns) + 1
+        columns += [f"{c.payer} (office, one unit)" for c in self.contracts]
+        s.put(1, 1, f"Fee schedule {self.day} · RVUs {self.basis.rvu.name} · GPCIs {self.basis.gpci.name} · amounts rounded to the cent "
+                    "once · payer columns: each code alone, one unit, in the office (a list price: no claim edits)", bold=True, measure=False)  # fmt: skip
+        s.header(3, columns, table_rows=len(frame))
         self.fee_rows: dict[str, int] = {}
-        payer_cents = self._payer_schedule(frame, bases)
+        names = labels()
+        letter = {name: get_column_letter(i) for name, i in self.col.items()}
         for i, r in enumerate(frame.itertuples(index=False)):
-            row = 5 + i
-            key = r.hcpcs + (f"-{r.modifier}" if r.modifier else "")
+            row, key = 4 + i, keys[i]
             self.fee_rows[key] = row
             s.put(row, 1, str(r.hcpcs))
             s.put(row, 2, str(r.modifier))
-            s.put(row, 3, labels.get(str(r.hcpcs), "") if not r.modifier else "")
-            for col, value in ((4, r.work_rvu), (5, r.pe_rvu_nonfacility), (6, r.pe_rvu_facility), (7, r.mp_rvu)):
-                s.put(row, col, int(value) / 100)
-            for col, cap in ((8, r.nonfacility_opps_cap), (9, r.facility_opps_cap)):
-                s.put(row, col, None if pd.isna(cap) else int(cap) / 100, MONEY)
-            for col, setting, pe_col, cap_col in ((10, "nonfacility", "E", "H"), (11, "facility", "F", "I")):
-                exact = f"ROUND((D{row}*GPCI_WORK+{pe_col}{row}*GPCI_PE+G{row}*GPCI_MP)*CF*1000000000,0)"  # in 10^-9 dollars
-                amount = _to_cents(f"{exact}/10000000")
-                payment = getattr(r, f"{setting}_payment")
-                s.formula(row, col, f"IF({cap_col}{row}=\"\",{amount},MIN({amount},{cap_col}{row}))", _dollars(payment))
-                nonpar = f"{exact}*{_cents_of('NONPAR_RATE')}"
+            s.put(row, 3, names.get(str(r.hcpcs), "") if not r.modifier else "")
+            for name, value in (("Work RVU", r.work_rvu), ("PE RVU non-facility", r.pe_rvu_nonfacility), ("PE RVU facility", r.pe_rvu_facility),
+                                ("MP RVU", r.mp_rvu)):  # fmt: skip
+                s.put(row, self.col[name], Decimal(int(value)) / 100, "0.00")
+            for setting, label in (("nonfacility", "non-facility"), ("facility", "facility")):
+                pe = letter[f"PE RVU {label}"]
+                s.formula(row, self.col[f"Total RVU {label}"], f"{letter['Work RVU']}{row}+{pe}{row}+{letter['MP RVU']}{row}",
+                          Decimal(int(r.work_rvu + getattr(r, f"pe_rvu_{setting}") + r.mp_rvu)) / 100, "0.00")  # fmt: skip
+                cap = getattr(r, f"{setting}_opps_cap")
+                cap_col = letter[f"OPPS cap {label}"]
+                s.put(row, self.col[f"OPPS cap {label}"], None if pd.isna(cap) else Decimal(int(cap)) / 100, MONEY)
+                exact = f"({letter['Work RVU']}{row}*GPCI_WORK+{pe}{row}*GPCI_PE+{letter['MP RVU']}{row}*GPCI_MP)*CF"
+                amount = _money(exact)
+                s.formula(row, self.col[f"Medicare {label}"], f'IF({cap_col}{row}="",{amount},MIN({amount},{cap_col}{row}))',
+                          _dollars(getattr(r, f"{setting}_payment")))  # fmt: skip
                 binds = f'AND({cap_col}{row}<>"",{cap_col}{row}<{amount})'  # the cap binds: non-par from the cap
-                capped = f"{_cents_of(f'{cap_col}{row}')}*{_cents_of('NONPAR_RATE')}"
-                s.formula(row, col + 2, f"IF({binds},{_to_cents(f'{capped}/100')},{_to_cents(f'{nonpar}/1000000000')})",
+                s.formula(row, self.col[f"Non-par {label}"], f"IF({binds},{_money(f'{cap_col}{row}*NONPAR_RATE')},{_money(f'{exact}*NONPAR_RATE')})",
                           _dollars(getattr(r, f"{setting}_nonpar_amount")))  # fmt: skip
-                limiting = f"{_cents_of('LIMITING_RATE')}"
-                s.formula(row, col + 4, f"IF({binds},{_to_cents(f'{capped}*{limiting}/10000')},"
-                                        f"{_to_cents(f'{nonpar}*{limiting}/100000000000')})",
+                s.formula(row, self.col[f"Limiting {label}"],
+                          f"IF({binds},{_money(f'{cap_col}{row}*NONPAR_RATE*LIMITING_RATE')},{_money(f'{exact}*NONPAR_RATE*LIMITING_RATE')})",
                           _dollars(getattr(r, f"{setting}_limiting_charge")))  # fmt: skip
-            for b, (_, base) in enumerate(bases.values()):
-                found = base.get(key, {})
-                for offset, setting in enumerate(("nonfacility", "facility")):
-                    amount = _dollars(found.get(setting))
-                    s.put(row, 16 + 2 * b + offset, None if amount is None else float(amount), MONEY)
+            for contract in pinned:
+                base = office.get((contract.payer, key))
+                s.put(row, self.col[f"base {contract.payer}"], None if base is None else Decimal(int(base["base_unit"])) / 1000, MONEY)
             for j, contract in enumerate(self.contracts):
-                col = first_payer_col + j
-                s.formula(row, col, self._payer_cell(contract, key, row, bases), _dollars(payer_cents[contract.payer][i]))
-        s.widths({1: 8, 2: 5, 3: 34} | {c: 14 for c in range(4, len(columns) + 1)})
+                value = office.get((contract.payer, key))
+                s.formula(row, first_payer + j, self._office_cell(contract, key, row), _dollars(value["allowed"] if value else 0))
+        self.payer_col = {c.payer: first_payer + j for j, c in enumerate(self.contracts)}
 
-    def _bases(self, frame: pd.DataFrame) -> dict[tuple, tuple[str, dict]]:
-        """Medicare bases of contracts pinned to another year or locality: {key: {setting: cents}} (values)."""
-        bases = {}
-        for contract in self.contracts:
-            if contract.method != "percent_of_medicare" or not (contract.medicare_year or contract.locality):
-                continue
-            year = contract.medicare_year or self.day.year
-            base_key = (year, contract.locality)
-            if base_key in bases:
-                continue
-            base_day = dt.date(year, self.day.month, min(self.day.day, 28))
-            locality = tuple(contract.locality.split("-")) if contract.locality else None
-            in_base = set(self.schedules.table(self.schedules.in_force("pfs_rvu", base_day))["hcpcs"])
-            known = sorted(set(frame["hcpcs"]) & in_base)
-            base_frame, base_basis = self._price(known, base_day, locality)
-            self.vintages |= {v.name: v for v in (base_basis.rvu, base_basis.gpci)}
-            amounts = {(r.hcpcs + (f"-{r.modifier}" if r.modifier else "")): {"nonfacility": r.nonfacility_payment, "facility": r.facility_payment}
-                       for r in base_frame.itertuples(index=False) if not pd.isna(r.nonfacility_payment)}  # fmt: skip
-            bases[base_key] = (f"Medicare {year}" + (f" {contract.locality}" if contract.locality else ""), amounts)
-        return bases
+    def _office_amounts(self, frame: pd.DataFrame, keys: list[str]) -> dict:
+        """Each payer's amount for one unit of each code alone in the office (engine, without claim edits)."""
+        charges = self.practice.charge_cents(frame["hcpcs"].astype(str), keys)
+        base = pd.DataFrame({"code": frame["hcpcs"].astype(str), "modifiers": frame["modifier"].astype(str), "key": keys,
+                             "billed": pd.array(charges, dtype="Int64")})  # fmt: skip
+        tables = [base.assign(payer=c.payer) for c in self.contracts]
+        lines = pd.concat(tables, ignore_index=True).assign(
+            date_of_service=self.day, place_of_service="11", zip_code=self.session.zip_code or "", locality=self.session.locality or "",
+            participating=self.practice.participating, cf_track=self.session.cf_track,
+            work_gpci_floor="" if self.session.work_gpci_floor is None else ("on" if self.session.work_gpci_floor else "off"))  # fmt: skip
+        priced = price(lines, Book(self.schedules, {c.payer: c for c in self.contracts}), reasons=False, edits=False).lines
+        return {(p, k): {"allowed": a, "base_unit": b} for p, k, a, b in zip(priced["payer"], lines["key"], priced["allowed"], priced["base_unit"])}
 
-    def _payer_schedule(self, frame: pd.DataFrame, bases) -> dict[str, list]:
-        """The product's office amount per code and payer (vectorised contract pricing)."""
-        keys = frame["hcpcs"].astype(str) + ("-" + frame["modifier"].astype(str)).where(frame["modifier"].astype(str) != "", "")
-        category = ["guidance" if c in GUIDANCE.values() else "em" if c in EM_CODES else "procedure" for c in frame["hcpcs"]]
-        result = {}
-        for contract in self.contracts:
-            if contract.method == "medicare":
-                column = "nonfacility_payment" if self.practice.participating else "nonfacility_nonpar_amount"
-                result[contract.payer] = list(frame[column])
-                continue
-            base = frame["nonfacility_payment"]
-            if contract.method == "percent_of_medicare" and (contract.medicare_year or contract.locality):
-                amounts = bases[(contract.medicare_year or self.day.year, contract.locality)][1]
-                base = pd.Series([amounts.get(k, {}).get("nonfacility", 0) for k in keys])
-            charges = [self.practice.charges.get(k, self.practice.charges.get(c)) for k, c in zip(keys, frame["hcpcs"])]
-            lines = pd.DataFrame({
-                "code": frame["hcpcs"].astype(str), "key": keys, "units": 1, "category": category,
-                "base_cents": base.fillna(0).astype("int64").to_numpy(), "unit_price_milli": pd.array([None] * len(frame), dtype="Int64"),
-                "billed_cents": pd.array([None if c is None else int(c * 100) for c in charges], dtype="Int64"),
-            })  # fmt: skip
-            cents, _ = contract_allowed(lines, contract, with_reasons=False)
-            result[contract.payer] = list(cents)
-        return result
+    def _fee_ref(self, key: str, nonpar: bool, setting: Setting) -> str:
+        label = "non-facility" if setting == Setting.NONFACILITY else "facility"
+        column = self.col[f"{'Non-par' if nonpar else 'Medicare'} {label}"]
+        return f"'Fee schedule'!{get_column_letter(column)}{self.fee_rows[key]}"
 
-    def _payer_cell(self, contract: Contract, key: str, row: int, bases) -> str:
-        """The formula of one contract's office amount for one code (mirrors contract_allowed)."""
-        p = self.payer_names[contract.payer]
+    def _office_cell(self, contract: Contract, key: str, row: int) -> str:
+        """One unit of one code alone in the office (mirrors rules.contracts.contract_allowed)."""
         code = key.split("-")[0]
-        if contract.method == "medicare":
-            return f"J{row}" if self.practice.participating else f"L{row}"
-        if contract.method == "percent_of_medicare":
-            base = f"J{row}"
-            if contract.medicare_year or contract.locality:
-                col = 16 + 2 * list(bases).index((contract.medicare_year or self.day.year, contract.locality))
-                base = f"N({get_column_letter(col)}{row})"
-            amount = _to_cents(f"{_cents_of(base)}*PCT_{p}/100")
-        elif contract.method == "fee_schedule":
-            fee = self._amount_name(contract, "FEE", contract.fees, key, code)
-            amount = _per_units(fee, 1) if fee else "0"
-        else:
-            charge = self._charge_name(key, code)
-            amount = _to_cents(f"{_cents_of(charge)}*PCT_{p}/100") if charge else "0"
-        override = self._amount_name(contract, "OVR", contract.overrides, key, code)
-        if override:
-            amount = _per_units(override, 1)
-        if code in GUIDANCE.values():
-            amount = f"IF(GUIDE_{p},{amount},0)"
-        if code in EM_CODES:
-            amount = f"IF(EM_{p},{amount},0)"
-        charge = self._charge_name(key, code)
-        if charge:
-            amount = f"IF(LESSER_{p},MIN({amount},{charge}),{amount})"
-        return amount
+        medicare = self._fee_ref(key, not self.practice.participating, Setting.NONFACILITY).split("!")[1]
+        par = self._fee_ref(key, False, Setting.NONFACILITY).split("!")[1]
+        base = par if contract.method != Method.PERCENT_OF_MEDICARE or not (contract.medicare_year or contract.locality) \
+            else f"{get_column_letter(self.col[f'base {contract.payer}'])}{row}"  # fmt: skip
+        return self._allowed_formula(contract, key, code, 1, "1", medicare, base, f"{get_column_letter(self.col['Total RVU non-facility'])}{row}",
+                                     category=self._category(code), modifiers="")  # fmt: skip
+
+    def _category(self, code: str) -> str:
+        if code in self.guidance_codes:
+            return Category.GUIDANCE
+        if code in parameter("coding/office_visit_codes", self.day).value:
+            return Category.EM
+        return Category.PROCEDURE
 
     def _amount_name(self, contract, kind, table, key, code) -> str | None:
         p = self.payer_names[contract.payer]
         found = key if key in table else code if code in table else None
         return _key_name(f"{kind}_{p}", found) if found else None
 
-    def _charge_name(self, key, code) -> str | None:
-        found = key if key in self.practice.charges else code if code in self.practice.charges else None
-        return _key_name("CHARGE", found) if found else None
+    def _charge(self, key: str, code: str) -> str | None:
+        return self.charge_names.get(key) or self.charge_names.get(code)
 
-    # -- Session estimate -------------------------------------------------------------------
-    def session_estimate(self) -> None:
-        s, a = self.sheets["Session estimate"], self.sheets["Assumptions"]
-        medicare = {due: self._medicare_claim(due) for due in (True, False)}
-        lines = medicare[False].lines
-        # drug payment limits used by the session, as inputs
-        row = self.asp_row
-        a.put(row, 1, "Drug payment limits (ASP file, per billing unit) and patient coinsurance %", bold=True)
-        self.asp_names = {}
-        for line in lines:
-            if line_category(line) == "drug" and line.code not in self.asp_names:
-                row += 1
-                a.put(row, 1, f"{line.code} ({line.source})")
-                a.put(row, 2, float(line.unit_price), "0.000", editable=True)
-                a.put(row, 3, float(line.coinsurance_rate * 100), "0.000", editable=True)
-                self.asp_names[line.code] = (_name(self.wb, f"ASP_{line.code}", a, row, 2), _name(self.wb, f"ASPCOINS_{line.code}", a, row, 3))
-        self.next_assumption_row = row + 2
-        s.put(1, 1, f"Session estimate {self.day}: {medicare[False].setting}, locality {medicare[False].locality}", bold=True)
-        s.put(2, 1, "Two views of patient share: the first visit of the year (deductible due) and once the deductible is met.")
-        headers = ["Payer", "Code", "Modifiers", "Units", "Medicare base", "Allowed"]
-        for view in ("due", "met"):
-            headers += [f"Copay ({view})", f"Deductible ({view})", f"Coinsurance ({view})", f"Payer pays ({view})",
-                        f"Sequestration ({view})", f"Expected ({view})"]  # fmt: skip
-        s.header(4, headers + ["Medicare par (for coverage at risk)"])
-        row = 5
-        self.medicare_rows: list[int] = []
-        self.totals: dict[str, int] = {}
-        claims = {}
-        for contract in self.contracts:
-            claims[contract.payer] = {due: self._payer_claim(contract, medicare[due], due) for due in (True, False)}
-        nonpar = None if self.practice.participating else self._medicare_claim(False, participating=False)
-        for index, contract in enumerate(self.contracts):
-            p = self.payer_names[contract.payer]
-            first = row
-            for i, line in enumerate(lines):
-                s.put(row, 1, contract.payer)
-                s.put(row, 2, line.code or line.label)
-                s.put(row, 3, " ".join(line.modifiers))
-                s.put(row, 4, line.units)
-                if contract.method == "percent_of_medicare" and (contract.medicare_year or contract.locality):
-                    s.put(row, 5, float(self._pinned_base(contract, line)), MONEY)  # a pinned year: a value
-                else:
-                    use_nonpar = contract.method == "medicare" and not self.practice.participating
-                    base_formula, base_value = self._base_cell(line, i, nonpar if use_nonpar else None)
-                    s.formula(row, 5, base_formula, base_value)
-                if line.biller == "facility":
-                    s.put(row, 19, 0, MONEY)  # the hospital's line: never the practice's revenue at risk
-                else:
-                    s.formula(row, 19, *self._base_cell(line, i, None))
-                allowed_formula = self._allowed_cell(contract, line, row)
-                s.formula(row, 6, allowed_formula, claims[contract.payer][False].lines[i].allowed)
-                for v, due in ((0, True), (1, False)):
-                    self._share_cells(s, row, first, 7 + 6 * v, contract, line, due, claims[contract.payer][due].lines[i])
-                row += 1
-            s.put(row, 1, f"{contract.payer} total", bold=True)
-            for col in range(5, 19):
-                letter = get_column_letter(col)
-                values = {5: None, 6: claims[contract.payer][False].total("allowed")}
-                for v, due in ((0, True), (1, False)):
-                    claim = claims[contract.payer][due]
-                    for k, name in enumerate(("copay", "deductible", "coinsurance", "payer_payment", "sequestration", "expected_to_provider")):
-                        values[7 + 6 * v + k] = claim.total(name)
-                if col == 5:
-                    continue
-                cells = ",".join(f"{letter}{r}" for r, line in zip(range(first, row), lines) if line.biller != "facility")
-                s.formula(row, col, f"SUM({cells})", values[col], bold=True)
-            self.totals[contract.payer] = row
-            self._session_names(p, row, first)
-            row += 2
-        s.widths({1: 28, 2: 10, 3: 9, 4: 6} | {c: 13 for c in range(5, 20)})
-        self.claims = claims
-
-    def _session_names(self, p: str, total_row: int, first: int) -> None:
-        s = self.sheets["Session estimate"]
-        _name(self.wb, f"ALLOWED_{p}", s, total_row, 6)
-        _name(self.wb, f"PAYDUE_{p}", s, total_row, 10)
-        _name(self.wb, f"SEQDUE_{p}", s, total_row, 11)
-        _name(self.wb, f"EXPDUE_{p}", s, total_row, 12)
-        _name(self.wb, f"PAYMET_{p}", s, total_row, 16)
-        _name(self.wb, f"SEQMET_{p}", s, total_row, 17)
-        _name(self.wb, f"EXPMET_{p}", s, total_row, 18)
-        self.block_rows[p] = (first, total_row - 1)
-
-    def _payer_claim(self, contract: Contract, medicare: Claim, due: bool) -> Claim:
-        priced = contract if due else replace(contract, deductible=Decimal(0))
-        build = session_builder(self.schedules, medicare.session)
-        return payer_claim(build, priced, self.practice, self.day, medicare)
-
-    def _base_cell(self, line, index: int, nonpar: Claim | None) -> tuple[str, Decimal]:
-        """The live Medicare amount of a line (par, or non-par when ``nonpar`` is the non-par claim)."""
-        category = line_category(line)
-        value = (nonpar or self._medicare_claim(False)).lines[index].allowed
-        if category == "not billed":
-            return "0", value
-        if category == "drug":
-            return _to_cents(f"{line.units}*ROUND(ASP_{line.code}*1000,0)/10"), value
-        if line.biller == "facility":
-            return f"{line.allowed}", value  # OPPS / ASC national rate from the CMS addendum
-        key = line_key(line.code, line.modifiers)
-        column = {("nonfacility", False): "J", ("facility", False): "K", ("nonfacility", True): "L", ("facility", True): "M"}[
-            (self.setting, nonpar is not None)]
-        return f"'Fee schedule'!{column}{self.fee_rows[key]}", value
-
-    def _pinned_base(self, contract: Contract, line) -> Decimal:
-        """A pinned contract's Medicare base for a line (0 when that year has no amount for it)."""
-        year = contract.medicare_year or self.day.year
-        base_day = dt.date(year, self.day.month, min(self.day.day, 28))
-        build = session_builder(self.schedules, self._medicare_claim(False).session)
-        base = build(base_day, contract.locality, True)
-        return next((b.allowed for b in base.lines if (b.code, b.modifiers, b.biller) == (line.code, line.modifiers, line.biller)),
-                    Decimal("0.00"))  # fmt: skip
-
-    def _allowed_cell(self, contract: Contract, line, row: int) -> str:
-        """Mirrors contract_allowed for one session line, over the base in column E."""
+    def _allowed_formula(self, contract: Contract, key: str, code: str, units: int, share: str, medicare: str, base: str, rvu: str,
+                         *, category: str, modifiers: str) -> str:  # fmt: skip
+        """Mirrors rules.contracts.contract_allowed for one line: ``medicare`` is Medicare's own amount for
+        the line (after its share), ``base`` the par amount per unit the percentage applies to."""
         p = self.payer_names[contract.payer]
-        category = line_category(line)
-        base = f"E{row}"
-        if category == "not billed":
+        charge = self._charge(key, code)
+        if category == Category.NOT_BILLED:
             return "0"
-        if contract.method == "medicare":
-            return base
-        if category == "facility":
-            return "0"  # the hospital's or ASC's line is not priced under the practice's contracts
-        key = line_key(line.code, line.modifiers)
-        units = line.units
-        if contract.method == "percent_of_medicare":
-            amount = _to_cents(f"{_cents_of(base)}*PCT_{p}/100")
-        elif contract.method == "fee_schedule":
-            fee = self._amount_name(contract, "FEE", contract.fees, key, line.code)
-            amount = _per_units(fee, units) if fee else "0"
+        if category == Category.FACILITY:
+            return medicare if contract.method == Method.MEDICARE else "0"
+        if contract.method == Method.MEDICARE:
+            amount = medicare
+        elif contract.method == Method.PERCENT_OF_MEDICARE:
+            amount = _money(f"{_money(f'{units}*{base}*{share}')}*PCT_{p}")
+        elif contract.method == Method.FEE_SCHEDULE:
+            fee = self._amount_name(contract, "FEE", contract.fees, key, code)
+            amount = _money(f"{fee}*{units}*{share}") if fee else "0"
+        elif contract.method == Method.DOLLARS_PER_RVU:
+            amount = _money(f"{rvu}*{units}*DPR_{p}*{share}")
         else:
-            charge = self._charge_name(key, line.code)
-            amount = _to_cents(f"{_cents_of(charge)}*{units}*PCT_{p}/100") if charge else "0"
-        if category == "drug" and contract.drug_method != "same_as_procedures":
-            if contract.drug_method == "not_covered":
+            amount = _money(f"{charge}*{units}*PCT_{p}*{share}") if charge else "0"
+        if category == Category.DRUG and contract.drug_method != DrugMethod.SAME_AS_PROCEDURES:
+            markup = rate("asp/payment_limit_markup", self.day)
+            if contract.drug_method == DrugMethod.NOT_COVERED:
                 amount = "0"
-            elif contract.drug_method == "per_unit":
-                price_name = self._amount_name(contract, "DRUGPRICE", contract.drug_per_unit, line.code, line.code)
-                amount = _per_units(price_name, units) if price_name else "0"
+            elif contract.drug_method == DrugMethod.PER_UNIT:
+                price_name = self._amount_name(contract, "DRUGPRICE", contract.drug_per_unit, code, code)
+                amount = _money(f"{price_name}*{units}*{share}") if price_name else "0"
             else:
-                share = f"(1+DRUGPCT_{p}/100)" if contract.drug_method == "asp_plus" else f"(DRUGPCT_{p}/100)"
-                amount = _money(f"{units}*ASP_{line.code}/1.06*{share}")
-        override = self._amount_name(contract, "OVR", contract.overrides, key, line.code)
+                plus = f"(1+DRUGPCT_{p})" if contract.drug_method == DrugMethod.ASP_PLUS else f"DRUGPCT_{p}"
+                amount = _money(f"{units}*ASP_{code}*{share}*{plus}/{_fraction(markup)}")
+        override = self._amount_name(contract, "OVR", contract.overrides, key, code)
         if override:
-            amount = _per_units(override, units)
-        if category == "guidance":
-            amount = f"IF(GUIDE_{p},{amount},0)"
-        if category == "em":
-            amount = f"IF(EM_{p},{amount},0)"
-        charge = self._charge_name(key, line.code)
-        if charge:
+            amount = _money(f"{override}*{units}*{share}")
+        if contract.method != Method.MEDICARE:
+            if category == Category.GUIDANCE:
+                amount = f"IF(GUIDE_{p},{amount},0)" if f"GUIDE_{p}" in self.inputs_named else (amount if contract.guidance_covered else "0")
+            if category == Category.EM and "25" in modifiers.split():
+                amount = f"IF(EM_{p},{amount},0)" if f"EM_{p}" in self.inputs_named else (amount if contract.em_25_paid else "0")
+        if charge and contract.method == Method.MEDICARE:
+            amount = f"MIN({amount},{charge}*{units})"
+        elif charge and f"LESSER_{p}" in self.inputs_named:
             amount = f"IF(LESSER_{p},MIN({amount},{charge}*{units}),{amount})"
         return amount
 
-    def _share_cells(self, s: Sheet, row: int, first: int, col: int, contract: Contract, line, due: bool, product) -> None:
-        """Copay, deductible, coinsurance, payer payment, sequestration, expected (apply_patient_share)."""
+    # -- Session estimate -------------------------------------------------------------------
+    def session_estimate(self) -> None:
+        s = self.sheets["Session estimate"]
+        s.put(1, 1, f"Session estimate {self.day}: {self.place.label} (POS {self.place.code}), locality {'-'.join(self.where) or 'national'}",
+              bold=True, measure=False)  # fmt: skip
+        s.put(2, 1, "Patient share two ways: the first visit of the year (deductible due) and once the deductible is met. Practice "
+                    "totals are the practice's own claim; the facility's lines (hospital or ASC) are totalled apart.", measure=False)  # fmt: skip
+        headers = ["Payer", "Code", "Modifiers", "Units", "Billed by", "Edit", "Paid share", "Medicare amount", "Allowed"]
+        for view in ("due", "met"):
+            headers += [f"Copay ({view})", f"Deductible ({view})", f"Coinsurance ({view})", f"Payer pays ({view})",
+                        f"Sequestration ({view})", f"Expected ({view})"]  # fmt: skip
+        headers += ["Medicare par (for coverage at risk)"]
+        total_rows = sum(len(self.lines(self.due, c.payer)) + 3 for c in self.contracts)
+        s.header(4, headers, table_rows=total_rows)
+        row = 5
+        self.totals: dict[str, int] = {}
+        self.block_rows: dict[str, tuple[int, int]] = {}
+        for contract in self.contracts:
+            p = self.payer_names[contract.payer]
+            due, met = self.lines(self.due, contract.payer), self.lines(self.met, contract.payer)
+            reference = self.lines(self.due, "\x00Medicare par")
+            first = row
+            for (_, line), (_, met_line), (_, ref) in zip(due.iterrows(), met.iterrows(), reference.iterrows()):
+                self._session_line(s, row, first, contract, line, met_line, ref)
+                row += 1
+            last = row - 1
+            for label, billers, values in (("practice claim", (Biller.PHYSICIAN, Biller.NOT_BILLED), (due, met)),
+                                           ("facility (information)", (Biller.FACILITY,), (due, met))):  # fmt: skip
+                s.put(row, 1, f"{contract.payer}: {label}", bold=True)
+                rows = [r for r, b in zip(range(first, last + 1), due["biller"]) if b in billers]
+                for col in range(8, 22):
+                    letter = get_column_letter(col)
+                    cells = ",".join(f"{letter}{r}" for r in rows) or "0"
+                    s.formula(row, col, f"SUM({cells})", self._total_value(col, values, billers), bold=True)
+                if label == "practice claim":
+                    self.totals[contract.payer] = row
+                    self._session_names(p, row)
+                row += 1
+            self.block_rows[p] = (first, last)
+            row += 1
+
+    def _total_value(self, col: int, views, billers) -> Decimal:
+        names = {8: "medicare", 9: "allowed", 10: "copay", 11: "deductible_applied", 12: "coinsurance", 13: "payer_payment",
+                 14: "sequestration", 15: "expected"}  # fmt: skip
+        due, met = views
+        frame, column = (due, names[col]) if col <= 15 else (met, names[col - 6])
+        return _dollars(frame.loc[frame["biller"].isin(list(billers)), column].sum())
+
+    def _session_names(self, p: str, total_row: int) -> None:
+        s = self.sheets["Session estimate"]
+        for name, col in (("ALLOWED", 9), ("PAYDUE", 13), ("SEQDUE", 14), ("EXPDUE", 15), ("PAYMET", 19), ("SEQMET", 20),
+                          ("EXPMET", 21)):  # fmt: skip
+            _name(self.wb, f"{name}_{p}", s, total_row, col)
+
+    def _share(self, contract: Contract, line) -> tuple[str, Fraction]:
+        """The share of the line's amount the payer pays after claim edits and multiple procedures."""
+        if not contract.claim_edits and contract.method != Method.MEDICARE:
+            return "1", Fraction(1)
+        value = Fraction(int(line["share_num"]), int(line["share_den"]))
+        return ("1" if value == 1 else f"{value.numerator}/{value.denominator}"), value
+
+    def _medicare_cell(self, line, share: str, nonpar: bool) -> str:
+        """Medicare's own amount for the line after its share (par, or non-par for a non-par practice)."""
+        category, units = line["category"], int(line["units"])
+        if category == Category.NOT_BILLED:
+            return "0"
+        if category == Category.FACILITY:
+            return f"{_dollars(line['medicare'])}"  # the OPPS / ASC national rate from the CMS addendum
+        if category == Category.DRUG:
+            return _money(f"{units}*ASP_{line['code']}*{share}")
+        return _money(f"{units}*{self._fee_ref(line['key'], nonpar, self.setting)}*{share}")
+
+    def _session_line(self, s: Sheet, row: int, first: int, contract: Contract, line, met_line, reference) -> None:
         p = self.payer_names[contract.payer]
-        letters = [get_column_letter(col + k) for k in range(6)]
-        copay, deductible, coinsurance, payment, sequestration, expected = letters
-        medicare_kind = contract.method == "medicare"
-        copay_total = "0" if medicare_kind else f"COPAY_{p}"
-        deductible_total = ("PARTB_DEDUCTIBLE" if medicare_kind else f"DED_{p}") if due else "0"
-        previous = lambda letter: f"SUM({letter}${first}:{letter}{row - 1})" if row > first else "0"  # noqa: E731
-        if medicare_kind:
-            share = f"ASPCOINS_{line.code}/100" if line_category(line) == "drug" else "ROUND(PARTB_COINS*100,0)/100"
+        biller = {Biller.PHYSICIAN: "practice", Biller.FACILITY: "facility", Biller.NOT_BILLED: "not billed"}[Biller(line["biller"])]
+        s.put(row, 1, contract.payer)
+        s.put(row, 2, line["code"] or line["label"])
+        s.put(row, 3, line["modifiers"])
+        s.put(row, 4, int(line["units"]))
+        s.put(row, 5, biller)
+        s.put(row, 6, line["edit"])
+        share, value = self._share(contract, line)
+        s.formula(row, 7, share, value, "0.00%")
+        share_ref = f"G{row}"
+        medicare_share = Fraction(int(line["share_num"]), int(line["share_den"]))
+        medicare_share_text = "1" if medicare_share == 1 else f"{medicare_share.numerator}/{medicare_share.denominator}"
+        medicare = self._medicare_cell(line, share_ref if share == medicare_share_text else medicare_share_text, not self.practice.participating)
+        s.formula(row, 8, medicare, _dollars(line["medicare"]))
+        base_unit = f"{Decimal(int(line['base_unit'])) / 1000}"
+        if contract.method == Method.PERCENT_OF_MEDICARE and not (contract.medicare_year or contract.locality):
+            base_unit = (self._fee_ref(line["key"], False, self.setting) if line["category"] in (Category.PROCEDURE, Category.GUIDANCE, Category.EM)
+                         else f"ASP_{line['code']}" if line["category"] == Category.DRUG else base_unit)  # fmt: skip
+        rvu = f"{Decimal(int(line['total_rvu'])) / 100}"
+        allowed = self._allowed_formula(contract, line["key"], line["code"], int(line["units"]), share_ref, f"H{row}", base_unit, rvu,
+                                        category=line["category"], modifiers=line["modifiers"])  # fmt: skip
+        s.formula(row, 9, allowed, _dollars(line["allowed"]))
+        for col, view, priced in ((10, "due", line), (16, "met", met_line)):
+            self._share_cells(s, row, first, col, contract, line, view == "due", priced)
+        if line["biller"] == Biller.FACILITY:
+            s.formula(row, 22, "0", Decimal(0))
         else:
-            share = f"COINS_{p}/100"
-        allowed = f"F{row}"
-        s.formula(row, col, f"MIN({allowed},MAX(0,{copay_total}-{previous(copay)}))", product.copay)
-        s.formula(row, col + 1, f"MIN({allowed}-{copay}{row},MAX(0,{deductible_total}-{previous(deductible)}))", product.deductible)
-        s.formula(row, col + 2, _money(f"({allowed}-{copay}{row}-{deductible}{row})*{share}"), product.coinsurance)
-        s.formula(row, col + 3, f"{allowed}-{copay}{row}-{deductible}{row}-{coinsurance}{row}", product.payer_payment)
-        s.formula(row, col + 4, _to_cents(f"{_cents_of(f'{payment}{row}')}*ROUND(SEQ_{p}*100,0)/100"), product.sequestration)
-        s.formula(row, col + 5, f"{copay}{row}+{deductible}{row}+{coinsurance}{row}+{payment}{row}-{sequestration}{row}",
-                  product.expected_to_provider)  # fmt: skip
+            reference_cell = self._medicare_cell(reference, medicare_share_text, False)
+            charge = self._charge(line["key"], line["code"]) if line["category"] != Category.NOT_BILLED else None
+            s.formula(row, 22, f"MIN({reference_cell},{charge}*{int(line['units'])})" if charge else reference_cell, _dollars(reference["allowed"]))
+
+    def _share_cells(self, s: Sheet, row: int, first: int, col: int, contract: Contract, line, due: bool, priced) -> None:
+        """Copay, deductible, coinsurance, payer payment, sequestration, expected (rules.cost_sharing)."""
+        p = self.payer_names[contract.payer]
+        copay, deductible, coinsurance, payment, sequestration = (get_column_letter(col + k) for k in range(5))
+        traditional = contract.kind == Kind.MEDICARE
+        copay_total = "0" if traditional else f"COPAY_{p}"
+        deductible_total = ("PARTB_DEDUCTIBLE" if traditional else f"DED_{p}") if due else "0"
+        previous = lambda letter: f"SUM({letter}${first}:{letter}{row - 1})" if row > first else "0"  # noqa: E731
+        category = line["category"]
+        if traditional:
+            share = f"ASPCOINS_{line['code']}" if category == Category.DRUG else "PARTB_COINS"
+            withheld = "SEQUESTRATION"
+        else:
+            share, withheld = f"COINS_{p}", f"IF(SEQ_{p},SEQUESTRATION,0)"
+        allowed = f"I{row}"
+        s.formula(row, col, f"MIN({allowed},MAX(0,{copay_total}-{previous(copay)}))", _dollars(priced["copay"]))
+        s.formula(row, col + 1, f"MIN({allowed}-{copay}{row},MAX(0,{deductible_total}-{previous(deductible)}))", _dollars(priced["deductible_applied"]))
+        rest = f"({allowed}-{copay}{row}-{deductible}{row})*{share}"
+        opps = traditional and category == Category.FACILITY and self.place.facility == FacilityPayment.OPPS
+        s.formula(row, col + 2, _up(rest) if opps else _money(rest), _dollars(priced["coinsurance"]))
+        s.formula(row, col + 3, f"{allowed}-{copay}{row}-{deductible}{row}-{coinsurance}{row}", _dollars(priced["payer_payment"]))
+        s.formula(row, col + 4, _money(f"{payment}{row}*{withheld}"), _dollars(priced["sequestration"]))
+        s.formula(row, col + 5, f"{copay}{row}+{deductible}{row}+{coinsurance}{row}+{payment}{row}-{sequestration}{row}", _dollars(priced["expected"]))
 
     # -- Payer comparison ---------------------------------------------------------------------
     def comparison(self) -> None:
         s = self.sheets["Payer comparison"]
-        s.put(1, 1, f"Payer comparison for the session of {self.day} (deductible met)", bold=True)
-        s.header(4, ["Payer", "Allowed", "Patient share", "Payer pays after sequestration", "Expected", "% of Medicare",
-                     "Rank", "Difference to the best"])  # fmt: skip
-        medicare_allowed = self._medicare_claim(False).total("allowed")
-        first, last = 5, 4 + len(self.contracts)
-        expected_values = [self.claims[c.payer][False].total("expected_to_provider") for c in self.contracts]
-        best = max(expected_values)
+        s.put(1, 1, f"Payer comparison for the session of {self.day} (the practice's claim, deductible met)", bold=True, measure=False)
+        s.header(3, ["Payer", "Allowed", "Patient share", "Payer pays after sequestration", "Expected", "% of Medicare",
+                     "Rank", "Difference to the best"], table_rows=len(self.contracts))  # fmt: skip
+        practice = self.met.lines[self.met.lines["biller"] != Biller.FACILITY]
+        totals = practice.groupby("payer")[["allowed", "patient_share", "payer_payment", "sequestration", "expected"]].sum()
+        medicare_allowed = _dollars(totals.loc["\x00Medicare par", "allowed"])
+        first, last = 4, 3 + len(self.contracts)
+        expected = [_dollars(totals.loc[c.payer, "expected"]) for c in self.contracts]
+        best = max(expected)
         for i, contract in enumerate(self.contracts):
-            row, p = first + i, self.payer_names[contract.payer]
-            claim = self.claims[contract.payer][False]
-            t = self.totals[contract.payer]
+            row, p, t = first + i, self.payer_names[contract.payer], self.totals[contract.payer]
+            sums = totals.loc[contract.payer]
             s.put(row, 1, contract.payer)
-            s.formula(row, 2, f"ALLOWED_{p}", claim.total("allowed"))
-            s.formula(row, 3, f"'Session estimate'!M{t}+'Session estimate'!N{t}+'Session estimate'!O{t}", claim.total("patient_share"))
-            s.formula(row, 4, f"PAYMET_{p}-SEQMET_{p}", claim.total("payer_payment") - claim.total("sequestration"))
-            s.formula(row, 5, f"EXPMET_{p}", claim.total("expected_to_provider"))
-            pct = None if not medicare_allowed else float(claim.total("allowed") / medicare_allowed)
-            s.formula(row, 6, f"IF(MEDICARE_ALLOWED=0,\"\",B{row}/MEDICARE_ALLOWED)", pct, "0.0%")
-            rank = 1 + sum(e > expected_values[i] for e in expected_values)
-            s.formula(row, 7, f"RANK(E{row},$E${first}:$E${last})", rank, "0")
-            s.formula(row, 8, f"E{row}-MAX($E${first}:$E${last})", expected_values[i] - best)
+            s.formula(row, 2, f"ALLOWED_{p}", _dollars(sums["allowed"]))
+            s.formula(row, 3, f"'Session estimate'!P{t}+'Session estimate'!Q{t}+'Session estimate'!R{t}", _dollars(sums["patient_share"]))
+            s.formula(row, 4, f"PAYMET_{p}-SEQMET_{p}", _dollars(sums["payer_payment"] - sums["sequestration"]))
+            s.formula(row, 5, f"EXPMET_{p}", _dollars(sums["expected"]))
+            pct = None if not medicare_allowed else _dollars(sums["allowed"]) / medicare_allowed
+            s.formula(row, 6, 'IF(MEDICARE_ALLOWED=0,"",B{0}/MEDICARE_ALLOWED)'.format(row), pct, "0.0%")
+            s.formula(row, 7, f"RANK(E{row},$E${first}:$E${last})", 1 + sum(e > expected[i] for e in expected), "0")
+            s.formula(row, 8, f"E{row}-MAX($E${first}:$E${last})", expected[i] - best)
         row = last + 2
-        s.put(row, 1, "Traditional Medicare allowed (par) for the same session")
-        s.formula(row, 2, self._medicare_allowed_formula(), medicare_allowed)
+        s.put(row, 1, "Traditional Medicare allowed (par) for the same claim")
+        rows = [self.block_rows[self.payer_names[self.contracts[0].payer]]]
+        first_row, last_row = rows[0]
+        s.formula(row, 2, f"SUM('Session estimate'!V{first_row}:V{last_row})", medicare_allowed)
         _name(self.wb, "MEDICARE_ALLOWED", s, row, 2)
         chart = BarChart()
         chart.type = "bar"
         chart.title = "Allowed and expected per payer"
-        chart.add_data(Reference(s.ws, min_col=2, max_col=2, min_row=4, max_row=last), titles_from_data=True)
-        chart.add_data(Reference(s.ws, min_col=5, max_col=5, min_row=4, max_row=last), titles_from_data=True)
+        chart.add_data(Reference(s.ws, min_col=2, max_col=2, min_row=3, max_row=last), titles_from_data=True)
+        chart.add_data(Reference(s.ws, min_col=5, max_col=5, min_row=3, max_row=last), titles_from_data=True)
         chart.set_categories(Reference(s.ws, min_col=1, min_row=first, max_row=last))
         chart.height, chart.width = 8, 18
         s.ws.add_chart(chart, f"A{row + 3}")
-        s.widths({1: 34} | {c: 16 for c in range(2, 9)})
-
-    def _medicare_allowed_formula(self) -> str:
-        """Traditional Medicare par allowed: the live Medicare base of every line, summed."""
-        medicare = self._medicare_claim(False)
-        parts = []
-        for index, line in enumerate(medicare.lines):
-            if line.biller != "facility":
-                parts.append(f"({self._base_cell(line, index, None)[0]})")
-        return "+".join(parts) or "0"
 
     # -- Forecast -----------------------------------------------------------------------------
     def forecast_sheet(self) -> None:
         s, a = self.sheets["Forecast"], self.sheets["Assumptions"]
         f = self.forecast
         row = self.next_assumption_row
-        a.put(row, 1, "Forecast (prices held at the date of service)", bold=True)
-        inputs = [("VOLUME", "Sessions per month", f.sessions_per_month, "0.00"),
-                  ("GROWTH", "Growth per month (%)", f.growth_percent_per_month, "0.00"),
-                  ("PER_PATIENT", "Sessions per patient per year", f.sessions_per_patient_per_year, "0.00")]  # fmt: skip
-        for name, label, value, fmt in inputs:
+        a.put(row, 1, "Forecast (prices held at the date of service)", bold=True, measure=False)
+        inputs = [("VOLUME", "Sessions per month", f.sessions_per_month, "0.00", (0, 100_000)),
+                  ("GROWTH", "Growth per month", f.growth_percent_per_month / 100, PERCENT, (-1, 1)),
+                  ("PER_PATIENT", "Sessions per patient per year", f.sessions_per_patient_per_year, "0.00", (0.01, 52))]  # fmt: skip
+        for name, label, value, fmt, (low, high) in inputs:
             row += 1
             a.put(row, 1, label)
-            a.put(row, 2, float(value), fmt, editable=True)
-            _name(self.wb, name, a, row, 2)
+            a.put(row, 2, value, fmt, editable=True)
+            self._input(name, a, row, 2)
+            a.validate(a.ref(row, 2), "decimal", low=low, high=high)
         for month in range(1, 13):
             row += 1
             a.put(row, 1, f"Seasonality multiplier, month {month}")
-            a.put(row, 2, float(f.seasonality[month - 1]), "0.00", editable=True)
-            _name(self.wb, f"SEASON_{month}", a, row, 2)
-        # per-payer per-session values, from the Session estimate sheet
+            a.put(row, 2, f.seasonality[month - 1], "0.00", editable=True)
+            self._input(f"SEASON_{month}", a, row, 2)
+            a.validate(a.ref(row, 2), "decimal", low=0, high=10)
         row += 2
-        a.put(row, 1, "Per session, from the Session estimate sheet", bold=True)
-        for col, name in enumerate(["Payer", "Billed", "Not covered (Medicare value)", "Patient (due)", "Patient (met)"], 1):
-            a.put(row + 1, col, name, bold=True)
+        a.put(row, 1, "Per session, from the Session estimate sheet (the practice's claim)", bold=True, measure=False)
+        a.header(row + 1, ["Payer", "Billed", "Not covered (Medicare value)", "Patient (due)", "Patient (met)"], first_col=1)
+        a.freeze = "A5"
         row += 1
-        medicare = self._medicare_claim(False)
         for contract in self.contracts:
             row += 1
             p = self.payer_names[contract.payer]
             first, last = self.block_rows[p]
-            claims = self.claims[contract.payer]
+            due = self.lines(self.due, contract.payer)
+            reference = self.lines(self.due, "\x00Medicare par")
             a.put(row, 1, contract.payer)
-            billable = [l for l in medicare.lines if l.biller == "physician" and self._charge_name(line_key(l.code, l.modifiers), l.code)]
-            charge_parts = [f"{self._charge_name(line_key(l.code, l.modifiers), l.code)}*{l.units}" for l in billable]
-            billed = sum((self.practice.charge(l) for l in billable), Decimal(0))
-            a.formula(row, 2, "+".join(charge_parts) or "0", billed)
-            not_covered = sum((m.allowed for l, m in zip(claims[False].lines, medicare.lines)
-                               if l.allowed == 0 and m.allowed > 0 and m.biller == "physician"), Decimal(0))  # fmt: skip
-            medicare_range = f"'Session estimate'!S{first}:S{last}"
-            a.formula(row, 3, f"SUMPRODUCT(('Session estimate'!F{first}:F{last}=0)*({medicare_range}>0)*({medicare_range}))"
-                      if contract.method != "medicare" else "0", not_covered)  # fmt: skip
+            physician = (due["biller"] == Biller.PHYSICIAN).to_numpy()
+            parts = [f"{self._charge(k, c)}*{u}" for k, c, u, ph in zip(due["key"], due["code"], due["units"], physician) if ph and self._charge(k, c)]
+            a.formula(row, 2, "+".join(parts) or "0", _dollars(due.loc[physician, "billed"].sum()))
+            not_covered = np.where((due["allowed"].to_numpy() == 0) & (reference["allowed"].to_numpy() > 0) & physician, reference["allowed"], 0).sum()
+            rng = f"'Session estimate'!V{first}:V{last}"
+            a.formula(row, 3, f"SUMPRODUCT(('Session estimate'!I{first}:I{last}=0)*({rng}>0)*({rng}))", _dollars(not_covered))
             t = self.totals[contract.payer]
-            a.formula(row, 4, f"'Session estimate'!G{t}+'Session estimate'!H{t}+'Session estimate'!I{t}", claims[True].total("patient_share"))
-            a.formula(row, 5, f"'Session estimate'!M{t}+'Session estimate'!N{t}+'Session estimate'!O{t}", claims[False].total("patient_share"))
+            a.formula(row, 4, f"'Session estimate'!J{t}+'Session estimate'!K{t}+'Session estimate'!L{t}", _dollars(due.loc[~(due["biller"] == Biller.FACILITY), "patient_share"].sum()))
+            met = self.lines(self.met, contract.payer)
+            a.formula(row, 5, f"'Session estimate'!P{t}+'Session estimate'!Q{t}+'Session estimate'!R{t}", _dollars(met.loc[~(met["biller"] == Biller.FACILITY), "patient_share"].sum()))
             for name, col in (("BILLED", 2), ("NOTCOV", 3), ("PATDUE", 4), ("PATMET", 5)):
                 _name(self.wb, f"{name}_{p}", a, row, col)
-        a.widths({1: 44, 2: 14, 3: 14, 4: 14, 5: 14})
-        # the product's own forecast of the same model
         scenario = Scenario(
             name="Workbook", start=self.day.replace(day=1), months=f.months,
             templates=(Template("session", f.sessions_per_month, {k: v for k, v in session_data(self.session).items()
                                                                   if k not in ("date_of_service", "deductible_remaining")}),),
-            payer_mix={c.payer: Decimal(str(self.payer_inputs[c.payer]["MIX"])) for c in self.contracts},
+            payer_mix={c.payer: Decimal(str(self.inputs[c.payer]["MIX"])) * 100 for c in self.contracts},
             growth_percent_per_month=f.growth_percent_per_month, seasonality=f.seasonality,
             sessions_per_patient_per_year=f.sessions_per_patient_per_year,
-            denial_rate_percent={c.payer: Decimal(str(self.payer_inputs[c.payer]["DENIAL"])) for c in self.contracts},
+            denial_rate_percent={c.payer: Decimal(str(self.inputs[c.payer]["DENIAL"])) * 100 for c in self.contracts},
             prices_held_at=self.day,
         )  # fmt: skip
         table = run(self.schedules, [scenario], self.contracts, self.practice)
-        self.forecast_table = table
         columns = ["Month", "Payer", "Sessions", "Billed charges", "Allowed", "Patient responsibility", "Payer payment",
                    "Denied", "At risk (frequency)", "At risk (coverage)", "Expected collections"]  # fmt: skip
         s.put(1, 1, "Monthly forecast: sessions x payer mix x growth x seasonality; deductible due at each patient's first "
-                    "sessions of the year; frequency limits and denials reduce what is collected", bold=True)  # fmt: skip
-        s.header(4, columns)
-        row = 5
+                    "sessions of the year; frequency limits and denials reduce what is collected", bold=True, measure=False)  # fmt: skip
+        s.header(3, columns, table_rows=len(table))
+        row = 4
         for r in table.itertuples(index=False):
             p = self.payer_names[r.payer]
             index = (int(r.month[:4]) - self.day.year) * 12 + int(r.month[5:]) - self.day.month
             month = int(r.month[5:])
-            sessions = f"VOLUME*(1+GROWTH/100)^{index}*SEASON_{month}*MIX_{p}/100"
+            sessions = f"VOLUME*(1+GROWTH)^{index}*SEASON_{month}*MIX_{p}"
             first = f"MIN(1,MAX(0,12/PER_PATIENT-{month - 1}))"
-            paid = f'IF(LIMIT_{p}="",1,MIN(1,LIMIT_{p}/PER_PATIENT))'
-            collected = f"{paid}*(1-DENIAL_{p}/100)"
+            paid = f"MIN(1,LIMIT_{p}/PER_PATIENT)" if f"LIMIT_{p}" in self.inputs_named else "1"
+            collected = f"{paid}*(1-DENIAL_{p})"
             s.put(row, 1, r.month)
             s.put(row, 2, r.payer)
             exact = (f.sessions_per_month * (1 + f.growth_percent_per_month / 100) ** index * f.seasonality[month - 1]
-                     * Decimal(str(self.payer_inputs[r.payer]["MIX"])) / 100)  # fmt: skip
-            s.formula(row, 3, sessions, float(exact), "0.0")
+                     * Decimal(str(self.inputs[r.payer]["MIX"])))  # fmt: skip
+            s.formula(row, 3, sessions, exact, "0.0")
             s.formula(row, 4, _money(f"C{row}*BILLED_{p}"), r.billed_charges)
             s.formula(row, 5, _money(f"C{row}*ALLOWED_{p}"), r.allowed)
             s.formula(row, 6, _money(f"C{row}*{collected}*({first}*PATDUE_{p}+(1-{first})*PATMET_{p})"), r.patient_responsibility)
             s.formula(row, 7, _money(f"C{row}*{collected}*({first}*(PAYDUE_{p}-SEQDUE_{p})+(1-{first})*(PAYMET_{p}-SEQMET_{p}))"),
                       r.payer_payment)  # fmt: skip
-            s.formula(row, 8, _money(f"C{row}*ALLOWED_{p}*{paid}*DENIAL_{p}/100"), r.denied)
+            s.formula(row, 8, _money(f"C{row}*ALLOWED_{p}*{paid}*DENIAL_{p}"), r.denied)
             s.formula(row, 9, _money(f"C{row}*ALLOWED_{p}*(1-{paid})"), r.at_risk_frequency)
             s.formula(row, 10, _money(f"C{row}*NOTCOV_{p}"), r.at_risk_coverage)
             s.formula(row, 11, _money(f"C{row}*{collected}*({first}*(PATDUE_{p}+PAYDUE_{p}-SEQDUE_{p})+(1-{first})*(PATMET_{p}+PAYMET_{p}-SEQMET_{p}))"),
                       r.expected_collections)  # fmt: skip
             row += 1
         last = row - 1
-        # monthly totals for the chart
         row += 1
         s.put(row, 1, "Month", bold=True)
         s.put(row, 2, "Expected collections, all payers", bold=True)
@@ -816,77 +893,44 @@ class _Model:
         for month, group in table.groupby("month", sort=False):
             row += 1
             s.put(row, 1, month)
-            s.formula(row, 2, f"SUMIF($A$5:$A${last},A{row},$K$5:$K${last})", sum(group["expected_collections"], Decimal(0)))
+            s.formula(row, 2, f"SUMIF($A$4:$A${last},A{row},$K$4:$K${last})", sum(group["expected_collections"], Decimal(0)))
         chart = LineChart()
         chart.title = "Expected collections per month"
         chart.add_data(Reference(s.ws, min_col=2, min_row=head, max_row=row), titles_from_data=True)
         chart.set_categories(Reference(s.ws, min_col=1, min_row=head + 1, max_row=row))
         chart.height, chart.width = 8, 22
         s.ws.add_chart(chart, f"M{head}")
-        s.widths({1: 9, 2: 30} | {c: 15 for c in range(3, 12)})
 
     # -- Sources ------------------------------------------------------------------------------
     def sources(self, exported_at: dt.datetime) -> None:
         s = self.sheets["Sources"]
-        s.put(1, 1, "Sources and assumptions", bold=True)
-        s.put(2, 1, f"Exported {exported_at:%Y-%m-%d %H:%M} UTC by tpi-estimator {__version__}")
-        s.header(4, ["CMS release", "Source file", "Effective from", "Effective to", "sha256 of the CMS file", "Note"])
-        claim = self._medicare_claim(False)
-        used = dict(self.vintages)
-        for line in claim.lines:
-            for name in re.findall(r"[A-Z][A-Z0-9_]+", line.source):
-                match = [v for v in self.schedules.vintages if v.name == name]
-                if match:
-                    used[name] = match[0]
+        s.put(1, 1, "Sources and assumptions", bold=True, measure=False)
+        s.put(2, 1, f"Exported {exported_at:%Y-%m-%d %H:%M} UTC by tpi-estimator {__version__}", measure=False)
+        used = {name for release in self.used for name in release.split("/")} | {self.basis.rvu.name, self.basis.gpci.name}
+        vintages = [v for v in self.schedules.vintages if v.name in used]
+        s.header(4, ["CMS release", "Kind", "Source file", "Effective from", "Effective to", "sha256 of the CMS file", "Note"],
+                 table_rows=len(vintages))  # fmt: skip
         row = 5
-        for vintage in sorted(used.values(), key=lambda v: (v.kind, v.effective_from)):
-            for col, text in enumerate([vintage.name, vintage.source["source_file"], str(vintage.effective_from),
+        for vintage in sorted(vintages, key=lambda v: (v.kind, v.effective_from)):
+            for col, text in enumerate([vintage.name, vintage.source["title"], vintage.source["source_file"], str(vintage.effective_from),
                                         str(vintage.effective_to), vintage.source["source_sha256"], vintage.source.get("note", "")], 1):  # fmt: skip
                 s.put(row, col, text)
             row += 1
         row += 1
         notes = [
-            "Amounts are rounded half up to the cent once per line, where the product rounds. Formulas round in whole cents",
-            "(ROUND(x*100,0)/100 style) so that an exact half cent rounds up in Excel, LibreOffice and other engines alike.",
+            "Amounts are rounded half up to the cent once per line, where the engine rounds. Formulas round in whole cents",
+            "(ROUND(ROUND(x*100,6),0)/100) so that an exact half cent rounds up in Excel, LibreOffice and other engines alike.",
             "Medicare: [(work RVU x work GPCI) + (PE RVU x PE GPCI) + (MP RVU x MP GPCI)] x CF; non-par 95%; limiting charge 115% of non-par.",
-            "Patient share: copay, then the deductible (line order), then coinsurance; Medicare sequestration 2% of Medicare's payment.",
+            "Claim edits and multiple procedures: the Paid share column of the Session estimate (a value from the engine).",
+            "Patient share: copay, then the deductible (line order), then coinsurance; sequestration off the payer's payment.",
             "Contracts pinned to another year or locality use that year's Medicare amounts as values (they do not follow the CF input).",
             "Drugs: units x the ASP payment limit (already 106% of ASP); 'ASP + x%' takes ASP as the payment limit / 1.06.",
             "Forecast: prices are held at the date of service; each patient's first sessions of the year carry the deductible.",
-            "Cached values: each formula cell carries the value the product computed, so viewers that do not recalculate show numbers;",
-            "Excel and LibreOffice recalculate on opening and show the same figures. Yellow cells are inputs; sheets are protected",
-            "without a password (Review > Unprotect Sheet).",
-        ] + [f"Note: {n}" for n in claim.notes]
+            "Cached values: each formula cell carries the value the product computed, so viewers that do not recalculate show numbers.",
+            "The file asks Excel and LibreOffice to recalculate on opening (LibreOffice may ask first, see the README).",
+            "Yellow cells are inputs; sheets are protected without a password (Review > Unprotect Sheet); sorting, filtering and",
+            "column widths stay free.",
+        ] + [f"Note: {n}" for n in self.due.notes]
         for note in notes:
-            s.put(row, 1, note)
+            s.put(row, 1, note, measure=False)
             row += 1
-        s.widths({1: 16, 2: 60, 3: 14, 4: 14, 5: 66, 6: 80})
-
-
-MONEY_COLUMNS = {"allowed", "copay", "deductible", "coinsurance", "sequestration", "expected_to_provider", "denied",
-                 "at_risk_frequency", "at_risk_coverage", "limiting_charge", "patient_share", "payer_payment", "expected",
-                 "difference_to_best", "billed_charges", "patient_responsibility", "expected_collections"}  # fmt: skip
-
-
-def table_workbook(table: pd.DataFrame, title: str) -> bytes:
-    """A table as an .xlsx: amounts as numbers with two decimals, all text as text (never a formula)."""
-    if len(table) + 1 >= EXCEL_MAX_ROWS:
-        raise InputError(f"{len(table):,} rows do not fit in an Excel sheet; write a .csv instead", field="output")
-    workbook = Workbook(write_only=True)
-    sheet = Sheet(workbook, title[:31])
-    sheet.header(1, [str(c) for c in table.columns])
-    money = [c in MONEY_COLUMNS or c.endswith(("_amount", "_charge", "_cap", "_payment")) for c in table.columns]
-    for r, values in enumerate(table.itertuples(index=False), start=2):
-        for c, (value, is_money) in enumerate(zip(values, money), start=1):
-            text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-            if is_money and text:
-                sheet.put(r, c, float(Decimal(text)), MONEY)
-            elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and text:
-                sheet.put(r, c, float(value))
-            else:
-                sheet.put(r, c, text)
-    sheet.widths({c: 16 for c in range(1, len(table.columns) + 1)})
-    sheet.finish()
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()

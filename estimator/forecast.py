@@ -19,20 +19,27 @@ Every figure is exact until the monthly row, which is rounded to the cent once.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 import pandas as pd
-import yaml
 
-from .contracts import Contract, Practice, payer_claim, session_builder
+from .compare import REFERENCE
+from .contracts import TRADITIONAL_MEDICARE, Contract, Practice
+from .domain import Biller, Kind
+from .engine import Book, in_year, price
 from .errors import InputError
 from .money import round_cents
 from .parameters import in_force_key, parameter
-from .session import Session, _decimal, _yaml
+from .policies import medicare_default, yearly_limit
+from .session import Session, code_session, line_table
 from .store import FeeSchedules
+from .textio import decimal_field, load_yaml, plain_text, read_text
 
+MAX_SESSIONS = Decimal(100_000)  # per template and month
 OUTPUT_COLUMNS = ["scenario", "month", "payer", "sessions", "billed_charges", "allowed", "patient_responsibility",
                   "payer_payment", "denied", "at_risk_frequency", "at_risk_coverage", "expected_collections"]  # fmt: skip
 
@@ -95,19 +102,20 @@ def _parse(data) -> list[Scenario]:
     templates = []
     for item in data["templates"] or []:
         item = _mapping(item, "templates")
-        volume = _decimal(item.get("sessions_per_month"), "sessions_per_month")
-        if volume < 0:
-            raise InputError(f"{volume} sessions per month is negative", field="sessions_per_month")
+        volume = decimal_field(item.get("sessions_per_month"), "sessions_per_month", places=4, low=0, high=MAX_SESSIONS)
         if "session" not in item:
             raise InputError("a template needs a session (e.g. {muscle_count: 2})", field="templates")
         Session.from_dict({"date_of_service": start.isoformat()} | _mapping(item["session"], "session"))
-        templates.append(Template(str(item.get("name") or f"template {len(templates) + 1}"), volume, item["session"]))
+        name = plain_text(item.get("name") or f"template {len(templates) + 1}", "templates name", max_length=100)
+        if name in {t.name for t in templates}:
+            raise InputError(f"template {name!r} appears twice", field="templates")
+        templates.append(Template(name, volume, item["session"]))
     if not templates:
         raise InputError("at least one session template is needed", field="templates")
     base = Scenario(
         name=str(data.get("name") or "current"), start=start.replace(day=1), months=months, templates=tuple(templates),
         payer_mix=_mix(data["payer_mix"]), location=_mapping(data.get("location", {}), "location"),
-        growth_percent_per_month=_decimal(data.get("growth_percent_per_month", 0), "growth_percent_per_month"),
+        growth_percent_per_month=_growth(data.get("growth_percent_per_month", 0)),
         seasonality=_seasonality(data.get("seasonality")),
         sessions_per_patient_per_year=_positive(data.get("sessions_per_patient_per_year", 3), "sessions_per_patient_per_year"),
         denial_rate_percent=_percentages(data.get("denial_rate_percent", {}), "denial_rate_percent"),
@@ -124,7 +132,7 @@ def _parse(data) -> list[Scenario]:
         if "conversion_factor" in item:
             changes["conversion_factor"] = _cf(item["conversion_factor"])
         if "growth_percent_per_month" in item:
-            changes["growth_percent_per_month"] = _decimal(item["growth_percent_per_month"], "growth_percent_per_month")
+            changes["growth_percent_per_month"] = _growth(item["growth_percent_per_month"])
         variants.append(replace(base, **changes))
     return variants
 
@@ -148,7 +156,7 @@ def _mix(value) -> dict[str, Decimal]:
 def _percentages(value, name) -> dict[str, Decimal]:
     result = {}
     for payer, share in _mapping(value, name).items():
-        number = _decimal(share, f"{name} {payer}")
+        number = decimal_field(share, f"{name} {payer}", places=4)
         if not 0 <= number <= 100:
             raise InputError(f"{payer}: {number}% is not between 0 and 100", field=name)
         result[str(payer)] = number
@@ -156,10 +164,15 @@ def _percentages(value, name) -> dict[str, Decimal]:
 
 
 def _positive(value, name) -> Decimal:
-    number = _decimal(value, name)
+    number = decimal_field(value, name, places=4, high=Decimal(52))
     if number <= 0:
         raise InputError(f"{number} must be more than 0", field=name)
     return number
+
+
+def _growth(value) -> Decimal:
+    """Growth per month in percent: from -100 (the practice stops) to +100 (doubling every month)."""
+    return decimal_field(value, "growth_percent_per_month", places=4, low=Decimal(-100), high=Decimal(100))
 
 
 def _seasonality(value) -> tuple[Decimal, ...]:
@@ -167,7 +180,7 @@ def _seasonality(value) -> tuple[Decimal, ...]:
         return (Decimal(1),) * 12
     if not isinstance(value, list) or len(value) != 12:
         raise InputError("seasonality needs 12 monthly multipliers (January first)", field="seasonality")
-    factors = tuple(_decimal(v, "seasonality") for v in value)
+    factors = tuple(decimal_field(v, "seasonality", places=4, high=Decimal(10)) for v in value)
     if any(f < 0 for f in factors):
         raise InputError("a seasonality multiplier is negative", field="seasonality")
     return factors
@@ -177,20 +190,10 @@ def _cf(value) -> str | None:
     if value is None:
         return None
     text = str(value).strip()
-    number = _decimal(text, "conversion_factor")
+    number = decimal_field(text, "conversion_factor", high=Decimal(1000))
     if number <= 0 or -number.as_tuple().exponent > 4:
         raise InputError(f"{text}: a conversion factor is positive with at most 4 decimals", field="conversion_factor")
     return text
-
-
-def yearly_limit(rule_name: str | None) -> Fraction | None:
-    """Most sessions a frequency rule pays in a year (None: no limit)."""
-    if not rule_name:
-        return None
-    rules = _yaml("tpi_policies.yaml")["frequency_rules"][rule_name]["rules"]
-    limits = [Fraction(365, r["days"]) if r["kind"] == "min_days_between" else Fraction(r["sessions"] * 365, r["days"])
-              for r in rules]  # fmt: skip
-    return min(limits)
 
 
 def first_of_year_share(month: int, per_patient: Fraction) -> Fraction:
@@ -214,32 +217,80 @@ def run(schedules: FeeSchedules, scenarios: list[Scenario], contracts: list[Cont
     return pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
 
 
-def _scenario_rows(schedules, scenario: Scenario, contracts: dict[str, Contract], practice: Practice) -> list[dict]:
-    location = scenario.location or {k: v for k, v in (("zip_code", practice.zip_code), ("locality", practice.locality)) if v}
-    per_patient = Fraction(scenario.sessions_per_patient_per_year)
-    growth = 1 + Fraction(scenario.growth_percent_per_month) / 100
-    priced: dict[tuple, tuple] = {}
-    medicare: dict[tuple, tuple] = {}  # Medicare claims shared by every payer of a template and quarter
-    rows = []
+def _months(schedules: FeeSchedules, scenario: Scenario, contracts: dict[str, Contract]) -> tuple[list, dict]:
+    """Each month (index, the 15th, the day it is priced) and its price group: months whose CMS files
+    and rules are the same (in the year of service and in every pinned contract year) share one."""
+    pinned = sorted({c.medicare_year for c in contracts.values() if c.medicare_year})
+    months, groups = [], {}
     for index in range(scenario.months):
         year, month = divmod(scenario.start.month - 1 + index, 12)
         month_day = dt.date(scenario.start.year + year, month + 1, 15)
         day = scenario.prices_held_at or month_day
+        key = in_force_key(schedules, day) + tuple(in_force_key(schedules, in_year(day, y)) for y in pinned)
+        groups.setdefault(key, day)
+        months.append((index, month_day, groups[key]))
+    return months, groups
+
+
+def _session_prices(schedules, scenario: Scenario, contracts: dict[str, Contract], practice: Practice, days) -> dict:
+    """One session of each template under each payer on each price day, with the deductible due and
+    without: {(day, template, payer, due): {billed, allowed, patient_responsibility, payer_payment,
+    not_covered}} as exact fractions of dollars. One engine call for the whole scenario."""
+    location = scenario.location or {k: v for k, v in (("zip_code", practice.zip_code), ("locality", practice.locality)) if v}
+    reference = replace(TRADITIONAL_MEDICARE, payer=REFERENCE)
+    tables = []
+    for day in days:
+        annual = round_cents(parameter("part_b/deductible", day).value)
+        for template in scenario.templates:
+            data = {"date_of_service": day.isoformat(), "participating": practice.participating,
+                    "cf_track": scenario.conversion_factor or practice.cf_track} | location | template.session  # fmt: skip
+            session = Session.from_dict(data)
+            coded = code_session(schedules, session)
+            for contract in list(contracts.values()) + [reference]:
+                for due in (True, False):
+                    owed = (annual if contract.kind == Kind.MEDICARE else contract.deductible) if due else Decimal(0)
+                    claim = f"{day}|{template.name}|{contract.payer}|{due}"
+                    table = line_table(session, coded, claim, contract.payer, deductible=owed, practice=practice)
+                    if contract is reference:
+                        table["participating"] = True
+                    tables.append(table.assign(price_day=day, template=template.name, due=due))
+    book = Book(schedules, {c.payer: c for c in list(contracts.values()) + [reference]})
+    priced = price(pd.concat(tables, ignore_index=True), book, reasons=False).lines
+    failed = priced[priced["error"] != ""]
+    if not failed.empty:
+        raise InputError(f"{failed['code'].iloc[0]}: {failed['error'].iloc[0]}", field="templates")
+    own = priced[priced["biller"] == Biller.PHYSICIAN]
+    base = own[own["payer"] == REFERENCE].set_index(["price_day", "template", "due", "line"])["allowed"]
+    medicare = base.reindex(pd.MultiIndex.from_frame(own[["price_day", "template", "due", "line"]])).to_numpy()
+    own = own.assign(not_covered=np.where((own["allowed"].to_numpy() == 0) & (medicare > 0), medicare, 0),
+                     billed_cents=own["billed"].fillna(0).astype("int64"), paid=own["payer_payment"] - own["sequestration"])  # fmt: skip
+    sums = own.groupby(["price_day", "template", "payer", "due"])[["billed_cents", "allowed", "patient_share", "paid", "not_covered"]].sum()
+    result = {}
+    for key, row in sums.iterrows():
+        result[key] = {"billed": Fraction(int(row["billed_cents"]), 100), "allowed": Fraction(int(row["allowed"]), 100),
+                       "patient_responsibility": Fraction(int(row["patient_share"]), 100),
+                       "payer_payment": Fraction(int(row["paid"]), 100), "not_covered": Fraction(int(row["not_covered"]), 100)}  # fmt: skip
+    return result
+
+
+def _scenario_rows(schedules, scenario: Scenario, contracts: dict[str, Contract], practice: Practice) -> list[dict]:
+    months, groups = _months(schedules, scenario, contracts)
+    prices = _session_prices(schedules, scenario, contracts, practice, list(dict.fromkeys(groups.values())))
+    per_patient = Fraction(scenario.sessions_per_patient_per_year)
+    growth = 1 + Fraction(scenario.growth_percent_per_month) / 100
+    rows = []
+    for index, month_day, day in months:
         first = first_of_year_share(month_day.month, per_patient)
         volume_factor = growth**index * Fraction(scenario.seasonality[month_day.month - 1])
         for payer, contract in contracts.items():
             totals = dict.fromkeys(OUTPUT_COLUMNS[3:], Fraction(0))
+            limit = yearly_limit(contract.frequency_rule or (medicare_default("frequency") if contract.kind == Kind.MEDICARE else None))
+            paid = min(Fraction(1), limit / per_patient) if limit else Fraction(1)
+            denial = Fraction(scenario.denial_rate_percent.get(payer, 0)) / 100
+            collected = paid * (1 - denial)
             for template in scenario.templates:
-                key = (template.name, payer) + in_force_key(schedules, day)
-                if key not in priced:
-                    priced[key] = _price_session(schedules, template, contract, practice, location, day, scenario,
-                                                 medicare)  # fmt: skip
-                full, none = priced[key]
+                full, none = prices[(day, template.name, payer, True)], prices[(day, template.name, payer, False)]
                 sessions = Fraction(template.sessions_per_month) * volume_factor * Fraction(scenario.payer_mix[payer]) / 100
-                limit = yearly_limit(contract.frequency_rule or ("three_per_12_months" if contract.kind == "medicare" else None))
-                paid = min(Fraction(1), limit / per_patient) if limit else Fraction(1)
-                denial = Fraction(scenario.denial_rate_percent.get(payer, 0)) / 100
-                collected = paid * (1 - denial)
                 totals["sessions"] += sessions
                 totals["billed_charges"] += sessions * full["billed"]
                 totals["allowed"] += sessions * full["allowed"]
@@ -256,40 +307,8 @@ def _scenario_rows(schedules, scenario: Scenario, contracts: dict[str, Contract]
     return rows
 
 
-def _price_session(schedules, template: Template, contract: Contract, practice: Practice, location: dict, day: dt.date,
-                   scenario: Scenario, medicare_claims: dict) -> tuple[dict, dict]:  # fmt: skip
-    """One session of a template under a contract: with the deductible due, and without."""
-    results = []
-    medicare_deductible = round_cents(parameter("part_b/deductible", day).value)
-    for due in (True, False):
-        key = (template.name, due) + in_force_key(schedules, day)
-        if key not in medicare_claims:
-            data = {"date_of_service": day.isoformat(), "participating": practice.participating,
-                    "cf_track": scenario.conversion_factor or practice.cf_track} | location | template.session  # fmt: skip
-            data["deductible_remaining"] = str(medicare_deductible if due else 0)
-            build = session_builder(schedules, Session.from_dict(data))
-            medicare_claims[key] = (build, build(day, None, True))
-        build, medicare = medicare_claims[key]
-        priced_contract = contract if due else replace(contract, deductible=Decimal(0))
-        claim = payer_claim(build, priced_contract, practice, day, medicare)
-        billed = sum((practice.charge(line) or 0 for line in claim.lines if line.biller == "physician"), Decimal(0))
-        not_covered = sum((m.allowed for l, m in zip(claim.lines, medicare.lines)
-                           if l.allowed == 0 and m.allowed > 0 and m.biller == "physician"), Decimal(0))  # fmt: skip
-        results.append({"billed": Fraction(billed), "allowed": Fraction(claim.total("allowed")),
-                        "patient_responsibility": Fraction(claim.total("patient_share")),
-                        "payer_payment": Fraction(claim.total("payer_payment") - claim.total("sequestration")),
-                        "not_covered": Fraction(not_covered)})  # fmt: skip
-    return results[0], results[1]
-
-
 def load_scenario_file(path) -> list[Scenario]:
-    try:
-        data = yaml.safe_load(open(path, encoding="utf-8").read())
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(f"not valid YAML ({getattr(error, 'problem', error)})", file=path,
-                         row=mark.line + 1 if mark else None) from None  # fmt: skip
-    return parse_scenarios(data, str(path))
+    return parse_scenarios(load_yaml(read_text(path), Path(path).name), Path(path).name)
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:

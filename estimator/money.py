@@ -62,6 +62,20 @@ def round_half_up_to_cents(numerator: np.ndarray, denominator: int) -> np.ndarra
     return dollars * 100 + cents + (2 * remainder >= denominator)
 
 
+def ratio_to_cents(amount: np.ndarray, numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Exact ``amount x numerator / denominator`` (non-negative integers, element-wise), rounded half up
+    to an integer once. Falls back to Python integers where an int64 product could overflow."""
+    amount, numerator, denominator = (np.asarray(x, dtype=np.int64) for x in (amount, numerator, denominator))
+    if amount.size == 0:
+        return amount.copy()
+    if (amount < 0).any() or (numerator < 0).any() or (denominator <= 0).any():
+        raise ValueError("amounts, shares and denominators are non-negative (denominators positive)")
+    if float(np.max(amount.astype(float) * numerator.astype(float))) < 2.0**61:
+        return (2 * amount * numerator + denominator) // (2 * denominator)
+    exact = [(2 * int(a) * int(n) + int(d)) // (2 * int(d)) for a, n, d in zip(amount, numerator, denominator)]
+    return np.array(exact, dtype=np.int64)
+
+
 def scale_by(numerator: np.ndarray, denominator: int, rate: Fraction) -> tuple[np.ndarray, int]:
     """Multiply an exact amount ``numerator / denominator`` by an exact rate, keeping it exact."""
     return numerator * rate.numerator, denominator * rate.denominator

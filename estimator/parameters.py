@@ -9,6 +9,7 @@ strings and are read as exact fractions, never floats. A value may carry
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
@@ -48,7 +49,7 @@ def parameter(name: str, day: dt.date) -> Parameter:
     if entry is None or entry["value"] is None:
         raise InputError(f"no value of '{name}' is known for {day} ({spec['description']})", field="date of service")
     value = entry["value"]
-    if isinstance(value, str):
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(?:\.\d+)?", value):
         value = Fraction(value)
     reference = tuple(entry.get("reference") or spec.get("reference") or ())
     return Parameter(name, value, starts[-1], entry.get("confirmed", True), entry.get("note", ""), reference)
@@ -67,14 +68,13 @@ def parameter_names() -> list[str]:
 
 
 def in_force_key(schedules, day: dt.date) -> tuple:
-    """Everything a price depends on through its date: the CMS files in force (or the latest ASP
-    file held) and the start of every dated rule. Dates with equal keys are priced alike."""
+    """Everything a price depends on through its date: the CMS file of each kind in force (or the
+    latest held, for the kinds used that way) and the start of every dated rule. Dates with equal keys
+    are priced alike."""
     key = []
-    for kind in ("pfs_rvu", "gpci", "zip5", "opps_cap", "opps_b", "asc_aa", "asc_bb", "asp"):
-        covering = [v for v in schedules.of_kind(kind) if v.covers(day)]
-        key.append(schedules.in_force(kind, day).name if covering else "")
-    latest = schedules.latest_on_or_before("asp", day)
-    key.append(latest.name if latest else "")
+    for kind in ("pfs_rvu", "gpci", "zip5", "opps_cap", "opps_b", "asc_aa", "asc_bb", "asp", "mue"):
+        vintage, note = schedules.in_force_or_latest(kind, day)
+        key.append((vintage.name if vintage else "", bool(note)))
     for name in parameter_names():
         try:
             key.append(parameter(name, day).since)

@@ -164,14 +164,19 @@ def price(
 
 
 def _places(gpci: pd.DataFrame, localities, floor: bool, vintage: Vintage) -> pd.DataFrame:
+    """The GPCI rows priced: "national" (all GPCIs 1.000), "all", or a list of (carrier, locality) in
+    which NATIONAL stands for the national row."""
     columns = ["carrier", "locality", "state", "locality_name", "work_gpci", "pe_gpci", "mp_gpci"]
+    national = pd.DataFrame([["", "", "", "NATIONAL (GPCI 1.000)", 1000, 1000, 1000]], columns=columns)
     if localities == "national":
-        return pd.DataFrame([["", "", "", "NATIONAL (GPCI 1.000)", 1000, 1000, 1000]], columns=columns)
+        return national
     chosen = gpci.assign(work_gpci=work_gpci_column(gpci, floor, vintage))
-    if localities != "all":
-        keys = pd.MultiIndex.from_tuples(list(localities))
-        chosen = chosen[pd.MultiIndex.from_frame(chosen[["carrier", "locality"]]).isin(keys)]
-    return chosen[columns].reset_index(drop=True)
+    if localities == "all":
+        return chosen[columns].reset_index(drop=True)
+    wanted = [tuple(w) for w in localities]
+    keys = pd.MultiIndex.from_tuples([w for w in wanted if w != NATIONAL] or [("", "")])
+    chosen = chosen[pd.MultiIndex.from_frame(chosen[["carrier", "locality"]]).isin(keys)][columns]
+    return pd.concat([chosen, national] if NATIONAL in wanted else [chosen], ignore_index=True)
 
 
 def _status_reasons(statuses: pd.Series, day: dt.date) -> tuple[np.ndarray, pd.Series]:
@@ -210,7 +215,7 @@ def _amounts(rvu: pd.DataFrame, places: pd.DataFrame, basis: Basis, schedules: F
 
     out = {c: _spread(places[c], place_at) for c in ("carrier", "locality", "locality_name")}
     for column in ("hcpcs", "modifier", "status", "pctc", "global_days", "mult_proc", "bilat", "asst",
-                   "co_surg", "team_surg", "nonfacility_na", "facility_na"):  # fmt: skip
+                   "co_surg", "team_surg", "nonfacility_na", "facility_na", "imaging_family"):  # fmt: skip
         out[column] = _spread(rvu[column], code_at)
     out["status_reason"] = _spread(reason, code_at)
     for setting in SETTINGS:

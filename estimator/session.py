@@ -1,17 +1,21 @@
-"""One trigger point session -> the Medicare claim it produces, line by line, with reasons.
+"""One trigger point session -> the claim it produces, priced by the engine, with reasons.
 
-Rules (see fee_schedules/ and the README for sources):
-- 20552 for 1-2 distinct muscles, 20553 for 3 or more; one unit per session whatever the
-  number of injections; never both; left and right of one muscle are two muscles.
-- Imaging guidance 76942 / 77002, one unit; in a facility the physician bills -26.
-- A same-day E/M (99202-99215) only with modifier 25 when significant and separately
-  identifiable; otherwise it is part of the procedure (global period 000).
-- Drugs: units = dose / the ASP file's dosage unit, rounded up; waste from a single-dose
-  vial on its own line with JW, JZ when none; local anesthetic and saline are not paid
-  separately; the payment limit is the ASP file's (already 106% of ASP).
-- Patient share: the remaining Part B deductible first, then coinsurance (20%, or the
-  drug's own percentage from the ASP file); sequestration (2%) comes off Medicare's own
-  payment, not the allowed amount.
+Coding rules (sources in fee_schedules/ and the README):
+- 20552 for 1-2 distinct muscles, 20553 for 3 or more; one unit per session whatever the number of
+  injections; never both. A muscle counts once per side: left and right of one muscle are two; a
+  muscle named without a side counts once, and not again when the same muscle is also named by side.
+- Imaging guidance 76942 / 77002, one unit (in a facility the engine bills its -26).
+- A same-day E/M (99202-99215) only with modifier 25 when significant and separately identifiable;
+  otherwise it is part of the procedure (global period 000) and is not billed.
+- Drugs: units = dose / the ASP file's dosage unit, rounded up. From a single-dose container, the
+  discarded amount billed beyond the units given goes on its own line with JW; when nothing
+  discarded is billed separately the drug line carries JZ (CMS JW/JZ policy, from July 1, 2023).
+  JW and JZ apply to single-dose containers only. Local anesthetic and saline are not billed.
+- In a hospital outpatient department or ASC the facility bills its own lines (the procedure, the
+  guidance, the drugs and, at a hospital, the clinic visit G0463); they are shown for information.
+
+Pricing (Medicare amounts, claim edits, multiple procedures, lesser of charges, cost sharing) is the
+engine's (estimator.engine); this module only turns a session into claim lines and back.
 """
 
 from __future__ import annotations
@@ -20,32 +24,30 @@ import datetime as dt
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from functools import cache
 
+import numpy as np
 import pandas as pd
 import yaml
 
+from .contracts import TRADITIONAL_MEDICARE, Practice
+from .domain import Biller, FacilityPayment, Setting, place_of_service
+from .engine import Book, Priced, price
 from .errors import InputError
-from .parameters import parameter, rate
-from .pfs import price, resolve_locality
-from .store import SHIPPED, FeeSchedules, Vintage
-from .money import CENT, cents_to_decimal, round_cents
+from .parameters import parameter
+from .policies import ICD10, diagnosis_warnings, frequency_warnings
+from .store import SHIPPED, FeeSchedules
+from .textio import decimal_field
 
-PLACES_OF_SERVICE = {
-    "11": ("office", "nonfacility"),
-    "19": ("hospital outpatient, off campus", "facility"),
-    "22": ("hospital outpatient, on campus", "facility"),
-    "24": ("ambulatory surgical center", "facility"),
-}
-EM_CODES = {f"992{n:02d}" for n in (2, 3, 4, 5, 11, 12, 13, 14, 15)}
-GUIDANCE = {"none": None, "ultrasound": "76942", "fluoroscopy": "77002"}
 REPEAT_MODIFIER = {None: None, "same_physician": "76", "another_physician": "77"}
-ICD10 = re.compile(r"[A-TV-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?")
 MASS_IN_MG = {"MG": Fraction(1), "MCG": Fraction(1, 1000), "G": Fraction(1000)}
 UNIT_NAMES = {"mg": "MG", "mcg": "MCG", "g": "G", "unit": "UNIT", "units": "UNIT", "u": "UNIT", "ml": "ML", "cc": "ML"}
+LIMITS = {"muscles": 100, "drugs": 20, "diagnoses": 12, "prior_sessions": 100, "requested_modifiers": 4}
+MAX_DOSE = Decimal(100_000)  # in the unit given
+MAX_UNITS = 9999
 
 
 @cache
@@ -53,21 +55,16 @@ def _yaml(name: str) -> dict:
     return yaml.safe_load((SHIPPED / name).read_text())
 
 
-def _labels() -> dict:
+def labels() -> dict[str, str]:
+    """Plain labels written for the codes the product centres on (fee_schedules/labels.yaml)."""
     return {str(k): v for k, v in _yaml("labels.yaml").items()}
 
 
+def guidance_codes(day: dt.date) -> dict[str, str]:
+    return parameter("coding/imaging_guidance_codes", day).value["by_kind"]
+
+
 # -- input --------------------------------------------------------------------------------
-
-
-def _decimal(value, name: str) -> Decimal:
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise InputError(f"{value!r} is not a number", field=name) from None
-    if not number.is_finite():
-        raise InputError(f"{value!r} is not a number", field=name)
-    return number
 
 
 @dataclass(frozen=True)
@@ -87,9 +84,9 @@ class DrugGiven:
         parts = text.split(":")
         match = re.fullmatch(r"\s*(-?[\d.]+)\s*([a-zA-Z]+)\s*", parts[1]) if len(parts) >= 2 else None
         if not match or len(parts) > 3:
-            raise InputError(f"{text!r}: write a drug as NAME:DOSEUNIT[:WASTED], e.g. triamcinolone:40mg", field="drug")
-        wasted = _decimal(parts[2], "wasted") if len(parts) == 3 else Decimal(0)
-        return cls(parts[0].strip(), _decimal(match.group(1), "dose"), match.group(2), wasted)
+            raise InputError(f"{text[:60]!r}: write a drug as NAME:DOSEUNIT[:WASTED], e.g. triamcinolone:40mg", field="drug")
+        wasted = decimal_field(parts[2], "wasted") if len(parts) == 3 else Decimal(0)
+        return cls(parts[0].strip(), decimal_field(match.group(1), "dose"), match.group(2), wasted)
 
 
 @dataclass(frozen=True)
@@ -120,44 +117,54 @@ class Session:
     covered_diagnoses: str = "medicare_example"
 
     @classmethod
-    def from_dict(cls, data: dict) -> Session:
+    def from_dict(cls, data) -> Session:
         """Build a session from JSON-like data; every bad field is an InputError naming it."""
+        if not isinstance(data, dict):
+            raise InputError("the session must be a mapping of fields", field="session")
         known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
+        unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
-            raise InputError(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
+            raise InputError(f"unknown field(s): {', '.join(unknown)[:200]}", field=unknown[0][:40])
         values = dict(data)
 
         def date(text, name):
             try:
-                return dt.date.fromisoformat(str(text))
+                return dt.date.fromisoformat(str(text)[:10] if isinstance(text, str) and len(text) == 10 else str(text))
             except ValueError:
-                raise InputError(f"{text!r} is not a date like 2026-03-02", field=name) from None
+                raise InputError(f"{str(text)[:30]!r} is not a date like 2026-03-02", field=name) from None
 
         if "date_of_service" not in values:
             raise InputError("the date of service is required", field="date_of_service")
         values["date_of_service"] = date(values["date_of_service"], "date_of_service")
-        for name in ("prior_sessions", "muscles", "drugs", "diagnoses", "requested_modifiers"):
+        for name, limit in LIMITS.items():
             if not isinstance(values.get(name, []), (list, tuple)):
                 raise InputError(f"{name} must be a list", field=name)
+            if len(values.get(name, [])) > limit:
+                raise InputError(f"{len(values[name])} entries; at most {limit}", field=name)
         values["prior_sessions"] = tuple(date(d, "prior_sessions") for d in values.get("prior_sessions", ()))
         values["muscles"] = tuple(_muscle(m) for m in values.get("muscles", ()))
         values["drugs"] = tuple(_drug(d) for d in values.get("drugs", ()))
-        values["diagnoses"] = tuple(str(d).strip().upper() for d in values.get("diagnoses", ()))
-        values["requested_modifiers"] = tuple(str(m).strip().upper() for m in values.get("requested_modifiers", ()))
+        values["diagnoses"] = tuple(str(d).strip().upper()[:10] for d in values.get("diagnoses", ()))
+        values["requested_modifiers"] = tuple(str(m).strip().upper()[:2] for m in values.get("requested_modifiers", ()))
         if values.get("deductible_remaining") is not None:
-            values["deductible_remaining"] = _decimal(values["deductible_remaining"], "deductible_remaining")
-        for name in ("muscle_count", "injections", "requested_units"):
+            values["deductible_remaining"] = decimal_field(values["deductible_remaining"], "deductible_remaining", places=2)
+        for name, high in (("muscle_count", 100), ("injections", 1000), ("requested_units", 99)):
             optional = name != "requested_units"
             if name in values and not (isinstance(values[name], int) and not isinstance(values[name], bool)):
                 if not (optional and values[name] is None):
-                    raise InputError(f"{values[name]!r} is not a whole number", field=name)
+                    raise InputError(f"{repr(values[name])[:20]} is not a whole number", field=name)
+            if isinstance(values.get(name), int) and values[name] > high:
+                raise InputError(f"{values[name]} is more than {high}", field=name)
         for name in ("participating", "em_separately_identifiable", "work_gpci_floor"):
             if name in values and not isinstance(values[name], bool) and not (name == "work_gpci_floor" and values[name] is None):
-                raise InputError(f"{values[name]!r} is not true or false", field=name)
+                raise InputError(f"{repr(values[name])[:20]} is not true or false", field=name)
         for name in ("place_of_service", "zip_code", "locality", "em_code"):
             if values.get(name) is not None:
-                values[name] = str(values[name]).strip()
+                values[name] = str(values[name]).strip()[:20] or None
+        if values.get("place_of_service") is None:
+            values.pop("place_of_service", None)
+        if values.get("zip_code") and not re.fullmatch(r"\d{5}(?:-?\d{4})?", values["zip_code"]):
+            raise InputError(f"{values['zip_code']!r} is not a ZIP code (5 digits, or ZIP+4)", field="zip_code")
         return cls(**values)
 
 
@@ -174,119 +181,45 @@ def _muscle(entry) -> tuple[str, str]:
     elif isinstance(entry, dict) and "muscle" in entry:
         name, side = entry["muscle"], entry.get("side", "")
     else:
-        raise InputError(f"{entry!r}: give a muscle as {{'muscle': 'trapezius', 'side': 'left'}} or 'trapezius:left'",
+        raise InputError(f"{str(entry)[:60]!r}: give a muscle as {{'muscle': 'trapezius', 'side': 'left'}} or 'trapezius:left'",
                          field="muscles")  # fmt: skip
-    side = str(side).strip().lower()
+    side = "" if side is None or (isinstance(side, float) and side != side) else str(side).strip().lower()
     if side not in ("left", "right", "", "midline"):
-        raise InputError(f"side {side!r} must be left, right or midline", field="muscles")
-    if not str(name).strip():
+        raise InputError(f"side {side[:20]!r} must be left, right or midline", field="muscles")
+    name = "" if name is None or (isinstance(name, float) and name != name) else str(name).strip().lower()
+    if not name:
         raise InputError("a muscle needs a name", field="muscles")
-    return str(name).strip().lower(), side
+    return name[:60], side
 
 
 def _drug(entry) -> DrugGiven:
     if isinstance(entry, str):
         return DrugGiven.parse(entry)
     if not isinstance(entry, dict) or not {"drug", "dose", "unit"} <= set(entry):
-        raise InputError(f"{entry!r}: a drug needs drug, dose and unit", field="drugs")
+        raise InputError(f"{str(entry)[:60]!r}: a drug needs drug, dose and unit", field="drugs")
     concentration = entry.get("concentration")
     if concentration is not None and not isinstance(concentration, str):
         raise InputError(f"concentration {concentration!r}: write it with its units, e.g. '40 mg/ml'", field="concentration")
     single_dose = entry.get("single_dose_vial", True)
     if not isinstance(single_dose, bool):
-        raise InputError(f"{single_dose!r} is not true or false", field="single_dose_vial")
-    return DrugGiven(str(entry["drug"]), _decimal(entry["dose"], "dose"), str(entry["unit"]),
-                     _decimal(entry.get("wasted", 0), "wasted"), concentration, single_dose)  # fmt: skip
+        raise InputError(f"{str(single_dose)[:20]!r} is not true or false", field="single_dose_vial")
+    return DrugGiven(str(entry["drug"])[:60], decimal_field(entry["dose"], "dose"), str(entry["unit"])[:10],
+                     decimal_field(entry.get("wasted", 0) or 0, "wasted"), concentration, single_dose)  # fmt: skip
 
 
-# -- output -------------------------------------------------------------------------------
+# -- coding: the session's claim lines ------------------------------------------------------
 
 
-@dataclass
-class ClaimLine:
-    code: str
-    modifiers: tuple[str, ...]
-    units: int
-    label: str
-    biller: str  # physician | facility | not billed
-    allowed: Decimal
-    reason: str
-    source: str
-    coinsurance_rate: Fraction = Fraction(0)
-    limiting_charge: Decimal | None = None
-    unit_price: Fraction | None = None  # drugs: the ASP payment limit per billing unit
-    copay: Decimal = Decimal("0.00")
-    deductible: Decimal = Decimal("0.00")
-    coinsurance: Decimal = Decimal("0.00")
-    payer_payment: Decimal = Decimal("0.00")
-    sequestration: Decimal = Decimal("0.00")
-
-    @property
-    def patient_share(self) -> Decimal:
-        return self.copay + self.deductible + self.coinsurance
-
-    @property
-    def expected_to_provider(self) -> Decimal:
-        """What the biller expects to collect: the patient's share plus the payer's payment after sequestration."""
-        return self.patient_share + self.payer_payment - self.sequestration
-
-
-MONEY_FIELDS = ("allowed", "copay", "deductible", "coinsurance", "patient_share", "payer_payment", "sequestration",
-                "expected_to_provider")  # fmt: skip
-
-
-@dataclass
-class Claim:
-    session: Session
-    setting: str
-    locality: str
-    lines: list[ClaimLine]
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    sites: list[dict] = field(default_factory=list)
-    facility_notes: list[str] = field(default_factory=list)
-
-    def total(self, name: str) -> Decimal:
-        """The practice's claim: every line but those the hospital or ASC bills."""
-        return sum((getattr(line, name) for line in self.lines if line.biller != "facility"), Decimal("0.00"))
-
-    def to_frame(self) -> pd.DataFrame:
-        rows = []
-        for line in self.lines:
-            row = {"code": line.code, "modifiers": " ".join(line.modifiers), "units": line.units, "label": line.label,
-                   "biller": line.biller}  # fmt: skip
-            row |= {name: f"{getattr(line, name):.2f}" for name in MONEY_FIELDS}
-            row["limiting_charge"] = "" if line.limiting_charge is None else f"{line.limiting_charge:.2f}"
-            row |= {"reason": line.reason, "source": line.source}
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    def totals(self) -> dict[str, str]:
-        return {name: f"{self.total(name):.2f}" for name in MONEY_FIELDS}
-
-    def to_dict(self) -> dict:
-        return {
-            "session": session_data(self.session),
-            "setting": self.setting,
-            "locality": self.locality,
-            "lines": self.to_frame().to_dict(orient="records"),
-            "totals": self.totals(),
-            "warnings": self.warnings,
-            "notes": self.notes,
-            "sites": self.sites,
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
-
-# -- the rules ----------------------------------------------------------------------------
+def distinct_muscles(muscles: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    """Each muscle once per side; a muscle named without a side is absorbed by its sided entries."""
+    sided = {name for name, side in muscles if side}
+    return sorted({(name, side) for name, side in muscles if side or name not in sided})
 
 
 def procedure_code(session: Session) -> tuple[str, str]:
     """20552 for 1 or 2 distinct muscles, 20553 for 3 or more (left and right count as two)."""
     if session.muscles:
-        distinct = sorted(set(session.muscles))
+        distinct = distinct_muscles(session.muscles)
         count = len(distinct)
         names = ", ".join(f"{m} {s[0].upper()}" if s else m for m, s in distinct)
     elif session.muscle_count is not None:
@@ -317,53 +250,11 @@ def procedure_warnings(session: Session, code: str) -> list[str]:
     return warnings
 
 
-def frequency_warnings(session: Session) -> list[str]:
-    """Frequency rules of the payer (fee_schedules/tpi_policies.yaml), given the prior session dates."""
-    rules = _yaml("tpi_policies.yaml")["frequency_rules"]
-    if session.frequency_rule not in rules:
-        raise InputError(f"unknown frequency rule {session.frequency_rule!r} ({', '.join(rules)})", field="frequency_rule")
-    day = session.date_of_service
-    earlier = sorted(d for d in session.prior_sessions if d < day)
-    warnings = []
-    if day in session.prior_sessions:
-        warnings.append(f"A trigger point session is already recorded on {day}: a second TPI code the same day is denied.")
-    for rule in rules[session.frequency_rule]["rules"]:
-        if rule["kind"] == "min_days_between" and earlier and (day - earlier[-1]).days < rule["days"]:
-            warnings.append(f"Only {(day - earlier[-1]).days} days since the session of {earlier[-1]}; "
-                            f"this payer requires at least {rule['days']} days between sessions.")  # fmt: skip
-        if rule["kind"] == "max_in_window":
-            within = [d for d in earlier if (day - d).days < rule["days"]]
-            if len(within) + 1 > rule["sessions"]:
-                warnings.append(f"This would be session {len(within) + 1} within {rule['days']} days "
-                                f"(limit {rule['sessions']}): likely denied.")  # fmt: skip
-    return warnings
-
-
-def diagnosis_warnings(session: Session) -> list[str]:
-    """Covered-diagnosis list in force (fee_schedules/tpi_policies.yaml) and invalid codes."""
-    policies = _yaml("tpi_policies.yaml")
-    covered = policies["covered_diagnoses"].get(session.covered_diagnoses)
-    if covered is None:
-        raise InputError(f"unknown diagnosis list {session.covered_diagnoses!r}", field="covered_diagnoses")
-    warnings = []
-    for code in session.diagnoses:
-        if not ICD10.fullmatch(code):
-            raise InputError(f"{code!r} is not an ICD-10-CM code (e.g. M79.18)", field="diagnoses")
-        if code in policies["invalid_diagnoses"]:
-            warnings.append(policies["invalid_diagnoses"][code])
-    is_covered = [c in covered["codes"] or c.startswith(tuple(covered["prefixes"])) for c in session.diagnoses]
-    if not session.diagnoses:
-        warnings.append("No diagnosis given: the claim needs a diagnosis on the payer's covered list.")
-    elif not any(is_covered):
-        warnings.append(f"None of {', '.join(session.diagnoses)} is on the covered list ({covered['source']})")
-    return warnings
-
-
 def em_line_or_warning(session: Session) -> tuple[str | None, list[str]]:
     """The E/M is billed with modifier 25 only when significant and separately identifiable."""
     if session.em_code is None:
         return None, []
-    if session.em_code not in EM_CODES:
+    if session.em_code not in parameter("coding/office_visit_codes", session.date_of_service).value:
         raise InputError(f"{session.em_code} is not an office E/M code (99202-99205, 99211-99215)", field="em_code")
     if not session.em_separately_identifiable:
         return None, [f"{session.em_code} not billed: without a significant, separately identifiable service the visit "
@@ -414,243 +305,307 @@ def resolve_drug(name: str) -> tuple[dict, list[str]]:
     if re.fullmatch(r"[A-Z]\d{4}", key.upper()):
         return {"name": key.upper(), "hcpcs": key.upper(), "kind": "drug"}, []
     known = ", ".join(catalogue["drugs"])
-    raise InputError(f"unknown drug {name!r}; known: {known}, or give its HCPCS code", field="drugs")
+    raise InputError(f"unknown drug {name[:60]!r}; known: {known}, or give its HCPCS code", field="drugs")
 
 
-def asp_vintage(schedules: FeeSchedules, day: dt.date) -> tuple[Vintage, list[str]]:
-    """The ASP quarter in force; failing that the latest earlier one, said loudly."""
-    try:
-        return schedules.in_force("asp", day), []
-    except InputError:
-        latest = schedules.latest_on_or_before("asp", day)
-        if latest is None:
-            raise
-        return latest, [f"No ASP file is loaded for {day}; drugs are priced from {latest.label}, the latest held. "
-                        "Import the quarter's file for exact figures."]  # fmt: skip
-
-
-def drug_lines(schedules: FeeSchedules, session: Session) -> tuple[list[ClaimLine], list[str], list[str]]:
-    """Drug lines: units rounded up to the ASP dosage, waste with JW, JZ when none, ASP payment limit."""
+def drug_lines(schedules: FeeSchedules, session: Session, biller: Biller) -> tuple[list[dict], list[str], list[str]]:
+    """Drug lines: units rounded up to the ASP dosage, waste with JW, JZ when no waste is billed."""
     lines, warnings, notes = [], [], []
     if not session.drugs:
         return lines, warnings, notes
-    vintage, fallback = asp_vintage(schedules, session.date_of_service)
-    warnings += fallback
+    vintage, _ = schedules.in_force_or_latest("asp", session.date_of_service)
+    if vintage is None:
+        raise InputError(f"no ASP file is held for {session.date_of_service} or before", field="date of service")
     asp = schedules.table(vintage).set_index("hcpcs")
     for drug in session.drugs:
-        if drug.dose <= 0:
-            raise InputError(f"dose of {drug.drug} must be more than 0 (got {drug.dose})", field="dose")
-        if drug.wasted < 0:
-            raise InputError(f"wasted amount of {drug.drug} cannot be negative (got {drug.wasted})", field="wasted")
+        if not 0 < drug.dose <= MAX_DOSE:
+            raise InputError(f"dose of {drug.drug} must be more than 0 and at most {MAX_DOSE:,} (got {drug.dose})", field="dose")
+        if not 0 <= drug.wasted <= MAX_DOSE:
+            raise InputError(f"wasted amount of {drug.drug} must be between 0 and {MAX_DOSE:,} (got {drug.wasted})", field="wasted")
         entry, replaced = resolve_drug(drug.drug)
         notes += replaced
-        dose_text = f"{drug.dose} {drug.unit}"
+        given_text = f"{drug.dose} {drug.unit}"
         if entry.get("separately_payable") is False:
-            lines.append(ClaimLine("", (), 0, f"{entry['name']} {dose_text}", "not billed", Decimal("0.00"),
-                                   entry["reason"], "fee_schedules/drugs.yaml"))  # fmt: skip
+            lines.append({"code": "", "biller": Biller.NOT_BILLED.value, "label": f"{entry['name']} {given_text}",
+                          "reason": entry["reason"], "units": 1})  # fmt: skip
             continue
         hcpcs = entry["hcpcs"]
         if hcpcs not in asp.index or pd.isna(asp.loc[hcpcs, "payment_limit"]):
-            warnings.append(f"{hcpcs} ({entry['name']}) has no payment limit in {vintage.label}: the carrier prices it, "
-                            "or it is not payable; not priced here.")  # fmt: skip
-            lines.append(ClaimLine(hcpcs, (), 0, f"{entry['name']} {dose_text}", "physician", Decimal("0.00"),
-                                   "Not on the ASP file in force.", vintage.name))  # fmt: skip
-            continue
-        row = asp.loc[hcpcs]
-        per_unit, dosage_unit = _dosage(row["dosage"], hcpcs)
-        given = _in_dosage_units(drug, drug.dose, dosage_unit, hcpcs) / per_unit
-        total = _in_dosage_units(drug, drug.dose + drug.wasted, dosage_unit, hcpcs) / per_unit
-        units, all_units = math.ceil(given), math.ceil(total)
-        limit = Fraction(int(row["payment_limit"]), 1000)
-        coinsurance = Fraction(int(row["coinsurance_percent"]), 100_000)
-        modifiers = ("JZ",) if drug.single_dose_vial and drug.wasted == 0 else ()
-        basis = f"{units} x {row['dosage']} at ${limit.numerator / limit.denominator:.3f} (ASP payment limit, already 106% of ASP)"
-        lines.append(ClaimLine(hcpcs, modifiers, units, f"{entry['name']} {dose_text}", "physician",
-                               round_cents(units * limit), f"{dose_text} = {units} unit(s) of {row['dosage']}, rounded up; {basis}.",
-                               vintage.name, coinsurance, unit_price=limit))  # fmt: skip
-        if all_units > units:
-            wasted_text = f"{drug.wasted} {drug.unit} discarded from a single-dose vial"
-            lines.append(ClaimLine(hcpcs, ("JW",), all_units - units, f"{entry['name']} waste", "physician",
-                                   round_cents((all_units - units) * limit), f"{wasted_text}: {all_units - units} unit(s).",
-                                   vintage.name, coinsurance, unit_price=limit))  # fmt: skip
+            raise InputError(f"{hcpcs} ({entry['name']}) has no payment limit in {vintage.label}: the carrier prices it, or "
+                             "it is not payable", field="drugs")  # fmt: skip
+        per_unit, dosage_unit = _dosage(asp.loc[hcpcs, "dosage"], hcpcs)
+        units = math.ceil(_in_dosage_units(drug, drug.dose, dosage_unit, hcpcs) / per_unit)
+        all_units = math.ceil(_in_dosage_units(drug, drug.dose + drug.wasted, dosage_unit, hcpcs) / per_unit)
+        if all_units > MAX_UNITS:
+            raise InputError(f"{given_text} of {entry['name']} is {all_units:,} billing units of {asp.loc[hcpcs, 'dosage']}; "
+                             f"at most {MAX_UNITS:,} can be billed on a line: check the dose and its unit", field="dose")  # fmt: skip
+        waste_line = drug.single_dose_vial and all_units > units
+        modifiers = "JZ" if drug.single_dose_vial and not waste_line else ""
+        limit = asp.loc[hcpcs, "payment_limit"] / 1000
+        reason = (f"{given_text} = {units} unit(s) of {asp.loc[hcpcs, 'dosage']}, rounded up; at ${limit:.3f} per unit "
+                  "(ASP payment limit, already 106% of ASP).")  # fmt: skip
+        lines.append({"code": hcpcs, "modifiers": modifiers, "units": units, "biller": biller.value,
+                      "label": f"{entry['name']} {given_text}", "reason": reason})  # fmt: skip
+        if waste_line:
+            lines.append({"code": hcpcs, "modifiers": "JW", "units": all_units - units, "biller": biller.value,
+                          "label": f"{entry['name']} waste",
+                          "reason": f"{drug.wasted} {drug.unit} discarded from a single-dose vial: {all_units - units} unit(s)."})  # fmt: skip
         elif drug.wasted > 0:
-            notes.append(f"The {drug.wasted} {drug.unit} of {entry['name']} discarded is within the units already billed.")
+            notes.append(f"The {drug.wasted} {drug.unit} of {entry['name']} discarded is within the units already billed"
+                         + (" (JZ: no discarded amount is billed separately)." if drug.single_dose_vial else
+                            "; a multi-dose vial carries neither JW nor JZ."))  # fmt: skip
     return lines, warnings, notes
 
 
-def apply_patient_share(lines: list[ClaimLine], *, deductible: Decimal, sequestration: Fraction,
-                        copay: Decimal = Decimal("0.00"), coinsurance: Fraction | None = None) -> None:  # fmt: skip
-    """Copay, then the remaining deductible (line order), then coinsurance per line; sequestration last.
+@dataclass
+class Coded:
+    """The claim lines of a session at one place of service, with what the coder must know."""
 
-    Medicare Part B: no copay, the Part B deductible, 20% coinsurance or the drug's own
-    percentage from the ASP file (42 CFR 410.152, 410.160); sequestration of 2% comes off
-    Medicare's own payment (Budget Control Act of 2011 s. 251A as extended). Other payers
-    bring their own copay, deductible and coinsurance. Each figure is rounded half up to the
-    cent per line.
-    """
-    copay_left, deductible_left = copay.quantize(CENT), deductible.quantize(CENT)
-    for line in lines:
-        if line.allowed <= 0:
-            continue
-        line.copay = min(copay_left, line.allowed)
-        copay_left -= line.copay
-        line.deductible = min(deductible_left, line.allowed - line.copay)
-        deductible_left -= line.deductible
-        share = line.coinsurance_rate if coinsurance is None else coinsurance
-        line.coinsurance = round_cents(Fraction(line.allowed - line.copay - line.deductible) * share)
-        line.payer_payment = line.allowed - line.copay - line.deductible - line.coinsurance
-        line.sequestration = round_cents(Fraction(line.payer_payment) * sequestration)
+    place: str
+    lines: list[dict]
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    facility_notes: list[str] = field(default_factory=list)
 
 
-def pfs_lines(schedules, session, setting, codes: list[tuple[str, str, tuple[str, ...], str]], where):
-    """Price (code, pfs row modifier, claim modifiers, reason) lines from the PFS; returns lines and basis."""
-    frame, basis = price(schedules, session.date_of_service, codes=sorted({c if not m else f"{c}-{m}" for c, m, _, _ in codes}),
-                         localities=[where] if where != ("", "") else "national", cf_track=session.cf_track,
-                         work_gpci_floor=session.work_gpci_floor)  # fmt: skip
-    coinsurance = rate("part_b/coinsurance_rate", session.date_of_service)
-    labels = _labels()
-    lines = []
-    for code, pfs_modifier, modifiers, reason in codes:
-        row = frame[(frame["hcpcs"] == code) & (frame["modifier"] == pfs_modifier)].iloc[0]
-        if pd.isna(row[f"{setting}_amount"]):
-            lines.append(ClaimLine(code, modifiers, 1, labels.get(code, code), "physician", Decimal("0.00"),
-                                   f"{reason} Not paid: {row['status_reason']}", basis.rvu.name))  # fmt: skip
-            continue
-        amount = row[f"{setting}_payment"] if session.participating else row[f"{setting}_nonpar_amount"]
-        rates = f"Priced at the {'par' if session.participating else 'non-par (95%)'} {setting.replace('non', 'non-')} PFS amount"
-        lines.append(ClaimLine(code, modifiers, 1, labels.get(code, code), "physician", cents_to_decimal(amount), f"{reason} {rates}.", f"{basis.rvu.name}, {basis.gpci.name}",
-                               coinsurance, None if session.participating else cents_to_decimal(row[f"{setting}_limiting_charge"])))  # fmt: skip
-    return lines, basis
-
-
-def _latest(schedules: FeeSchedules, kind: str, day: dt.date) -> tuple[Vintage | None, list[str]]:
-    """The file in force, or the latest earlier one with a note saying so (OPPS and ASC rates)."""
-    try:
-        return schedules.in_force(kind, day), []
-    except InputError:
-        latest = schedules.latest_on_or_before(kind, day)
-        if latest is None:
-            return None, []
-        return latest, [f"No {latest.source['title']} is loaded for {day}; {latest.label} is used."]
-
-
-def facility_lines(schedules: FeeSchedules, session: Session, procedures: list[tuple[str, int]],
-                   drugs: list[ClaimLine]) -> tuple[list[ClaimLine], list[str]]:  # fmt: skip
-    """What the hospital (OPPS Addendum B) or the ASC (Addenda AA/BB) is paid, national unadjusted.
-
-    OPPS: status T / J2 / K / K1 paid at the payment rate, N packaged (42 CFR 419.2(b)).
-    ASC: P3 procedures at the rate in AA; ancillaries in BB paid when K2, packaged when N1.
-    """
-    day, pos = session.date_of_service, session.place_of_service
-    kinds = ("asc_aa", "asc_bb") if pos == "24" else ("opps_b", "opps_b")
-    coinsurance = rate("part_b/coinsurance_rate", day)
-    found = [_latest(schedules, kind, day) for kind in kinds]
-    notes = [n for _, ns in found for n in ns]
-    if any(v is None for v, _ in found):
-        return [], notes + [f"No {'ASC' if pos == '24' else 'OPPS'} file on or before {day}: the facility payment is not estimated."]
-    (main, _), (ancillary, _) = found
-    procedure_table, ancillary_table = schedules.table(main).set_index("hcpcs"), schedules.table(ancillary).set_index("hcpcs")
-    paid = {"T", "J2", "K", "K1", "K2", "P3", "G", "A2", "G2", "P2", "R2", "Z2"}
-    places = {"opps_b": 3, "asc_aa": 2, "asc_bb": 3}
-    lines = []
-    items = [(code, units, procedure_table, main, f"{code} (facility)") for code, units in procedures]
-    items += [(d.code, d.units, ancillary_table, ancillary, d.label) for d in drugs if d.code and d.units]
-    for code, units, table, vintage, label in items:
-        if code not in table.index:
-            lines.append(ClaimLine(code, (), units, label, "facility", Decimal("0.00"),
-                                   f"Not payable in this setting (not in {vintage.name}).", vintage.name))  # fmt: skip
-            continue
-        row = table.loc[code]
-        indicator = row.get("status_indicator", row.get("payment_indicator"))
-        rate_units = row["payment_rate"]
-        if indicator in paid and not pd.isna(rate_units):
-            amount = round_cents(units * Fraction(int(rate_units), 10 ** places[vintage.kind]))
-            apc = f", APC {row['apc']}" if row.get("apc") else ""
-            reason = f"Paid ({indicator}{apc}), national unadjusted rate ${amount:.2f}."
-            lines.append(ClaimLine(code, (), units, label, "facility", amount, reason, vintage.name, coinsurance))
-        else:
-            lines.append(ClaimLine(code, (), units, label, "facility", Decimal("0.00"),
-                                   f"Packaged ({indicator}): no separate facility payment.", vintage.name))  # fmt: skip
-    return lines, notes + ["Facility rates are national unadjusted (no wage index)."]
-
-
-def estimate(schedules: FeeSchedules, session: Session, *, compare_sites: bool = True) -> Claim:
-    """The claim a trigger point session produces, priced for traditional Medicare."""
-    if session.place_of_service not in PLACES_OF_SERVICE:
-        raise InputError(f"place of service {session.place_of_service!r}: use 11 (office), 19 or 22 (hospital "
-                         "outpatient) or 24 (ASC)", field="place_of_service")  # fmt: skip
-    if session.guidance not in GUIDANCE:
-        raise InputError(f"guidance {session.guidance!r}: use none, ultrasound or fluoroscopy", field="guidance")
+def code_session(schedules: FeeSchedules, session: Session, place: str | None = None) -> Coded:
+    """The session's claim lines at ``place`` (default: its own place of service)."""
+    pos = place_of_service(place or session.place_of_service)
+    day = session.date_of_service
+    if session.guidance not in ("none", *guidance_codes(day)):
+        raise InputError(f"guidance {session.guidance!r}: use none, {', '.join(guidance_codes(day))}", field="guidance")
     if session.repeat not in REPEAT_MODIFIER:
         raise InputError(f"repeat {session.repeat!r}: use same_physician or another_physician", field="repeat")
-    day = session.date_of_service
-    site, setting = PLACES_OF_SERVICE[session.place_of_service]
-    where = resolve_locality(schedules, day, zip_code=session.zip_code, locality=session.locality)
     code, reason = procedure_code(session)
-    warnings = procedure_warnings(session, code) + frequency_warnings(session) + diagnosis_warnings(session)
+    warnings = procedure_warnings(session, code) + frequency_warnings(session.frequency_rule, day, session.prior_sessions)
+    warnings += diagnosis_warnings(session.covered_diagnoses, session.diagnoses)
     em, em_warnings = em_line_or_warning(session)
     warnings += em_warnings
     repeat = REPEAT_MODIFIER[session.repeat]
     if repeat:
         reason += f" Modifier {repeat}: repeat session by {'the same' if repeat == '76' else 'another'} physician."
-    items = [(code, "", (repeat,) if repeat else (), reason)]
-    guidance = GUIDANCE[session.guidance]
+    names = labels()
+    lines = [{"code": code, "modifiers": repeat or "", "label": names.get(code, code), "reason": reason}]
+    guidance = guidance_codes(day).get(session.guidance)
     if guidance:
-        kind = "Ultrasound" if guidance == "76942" else "Fluoroscopic"
-        if setting == "facility":
-            items.append((guidance, "26", ("26",), f"{kind} guidance, one unit; professional component (-26) in a facility."))
-        else:
-            items.append((guidance, "", (), f"{kind} guidance, one unit, global (the office owns the equipment)."))
+        where = "" if pos.setting == Setting.FACILITY else ", global (the office owns the equipment)"
+        lines.append({"code": guidance, "label": names.get(guidance, guidance),
+                      "reason": f"{session.guidance.capitalize()} guidance, one unit{where}."})  # fmt: skip
     if em:
-        items.append((em, "", ("25",), "Significant, separately identifiable visit the same day: modifier 25."))
-    lines, basis = pfs_lines(schedules, session, setting, items, where)
-    drugs, drug_warnings, notes = drug_lines(schedules, session)
+        lines.append({"code": em, "modifiers": "25", "label": names.get(em, em),
+                      "reason": "Significant, separately identifiable visit the same day: modifier 25."})  # fmt: skip
+    facility_drugs = pos.facility != FacilityPayment.NONE
+    drugs, drug_warnings, notes = drug_lines(schedules, session, Biller.FACILITY if facility_drugs else Biller.PHYSICIAN)
     warnings += drug_warnings
-    if setting == "facility":
-        procedures = [(code, 1)] + ([(guidance, 1)] if guidance else []) + ([("G0463", 1)] if em and session.place_of_service != "24" else [])
-        facility, facility_notes = facility_lines(schedules, session, procedures, drugs)
-        lines += [d for d in drugs if not d.code] + facility
-        if any(d.code for d in drugs):
-            facility_notes.append("In a facility the drugs are supplied and billed by the facility.")
-        facility_notes.append("Totals are the practice's own claim; the facility's lines are shown for information.")
-    else:
+    facility_notes = []
+    if pos.facility == FacilityPayment.NONE:
         lines += drugs
-        facility_notes = []
-    annual = round_cents(parameter("part_b/deductible", day).value)
-    deductible = session.deductible_remaining
-    if deductible is None:
-        deductible = Decimal(0)
-        notes.append("Part B deductible assumed already met (give the patient's remaining deductible to include it).")
-    if not 0 <= deductible <= annual:
-        raise InputError(f"remaining deductible {deductible} must be between 0 and the {day.year} deductible {annual}",
-                         field="deductible_remaining")  # fmt: skip
-    apply_patient_share(lines, deductible=deductible, sequestration=rate("sequestration_rate", day))
-    if not session.participating:
-        notes.append("Non-participating: PFS lines at 95% of the par amount; the patient may be billed up to the "
-                     "limiting charge (109.25% of par) when the claim is not assigned. Drugs are paid on assignment.")  # fmt: skip
-    locality = "national" if where == ("", "") else f"{where[0]}-{where[1]}"
-    claim = Claim(session, f"{site} (POS {session.place_of_service}, {setting} rates)", locality, lines, warnings,
-                  list(dict.fromkeys(basis.notes() + notes + facility_notes)), facility_notes=list(dict.fromkeys(facility_notes)))  # fmt: skip
+    else:
+        lines += [d for d in drugs if d["biller"] == Biller.NOT_BILLED]
+        facility = [code] + ([guidance] if guidance else [])
+        if em and pos.facility == FacilityPayment.OPPS:
+            facility.append(parameter("facility/clinic_visit_code", day).value)
+        lines += [{"code": c, "biller": Biller.FACILITY.value, "label": f"{c} (facility)"} for c in facility]
+        lines += [d for d in drugs if d["biller"] == Biller.FACILITY]
+        if any(d["biller"] == Biller.FACILITY for d in drugs):
+            facility_notes.append("In a facility the drugs are supplied and billed by the facility.")
+        facility_notes += ["Facility rates are national unadjusted (no wage index).",
+                           "Totals are the practice's own claim; the facility's lines are shown for information."]  # fmt: skip
+    return Coded(pos.code, lines, warnings, notes, facility_notes)
+
+
+def line_table(session: Session, coded: Coded, claim: str, payer: str, *, deductible: Decimal = Decimal(0),
+               practice: Practice | None = None) -> pd.DataFrame:  # fmt: skip
+    """The engine's input table for a coded session under one payer (billed charges from the
+    practice's charge master when it has one)."""
+    frame = pd.DataFrame(coded.lines)
+    for name, default in (("modifiers", ""), ("units", 1), ("biller", Biller.PHYSICIAN.value), ("reason", "")):
+        frame[name] = frame[name].fillna(default) if name in frame else default
+    frame["claim"], frame["payer"], frame["place_of_service"] = claim, payer, coded.place
+    frame["line"] = range(1, len(frame) + 1)
+    frame["date_of_service"] = session.date_of_service
+    frame["zip_code"], frame["locality"] = session.zip_code or "", session.locality or ""
+    frame["participating"], frame["cf_track"] = session.participating, session.cf_track
+    frame["work_gpci_floor"] = "" if session.work_gpci_floor is None else ("on" if session.work_gpci_floor else "off")
+    frame["deductible"] = int(deductible * 100)
+    frame["billed"] = pd.array([None] * len(frame), dtype="Int64")
+    if practice is not None and practice.charges:
+        keys = frame["code"] + np.where(frame["modifiers"].str.contains(r"\b(?:26|TC)\b"),
+                                        "-" + frame["modifiers"].str.extract(r"\b(26|TC)\b")[0].fillna(""), "")  # fmt: skip
+        per_unit = practice.charge_cents(frame["code"], keys)
+        physician = frame["biller"] == Biller.PHYSICIAN
+        frame["billed"] = pd.array([c * u if c is not None and p else None for c, u, p in zip(per_unit, frame["units"], physician)],
+                                   dtype="Int64")  # fmt: skip
+    return frame
+
+
+# -- output -------------------------------------------------------------------------------
+
+
+@dataclass
+class ClaimLine:
+    code: str
+    modifiers: tuple[str, ...]
+    units: int
+    label: str
+    biller: str  # physician | facility | not billed
+    allowed: Decimal
+    reason: str
+    source: str
+    edit: str = ""
+    medicare: Decimal = Decimal("0.00")
+    limiting_charge: Decimal | None = None
+    copay: Decimal = Decimal("0.00")
+    deductible: Decimal = Decimal("0.00")
+    coinsurance: Decimal = Decimal("0.00")
+    payer_payment: Decimal = Decimal("0.00")
+    sequestration: Decimal = Decimal("0.00")
+
+    @property
+    def patient_share(self) -> Decimal:
+        return self.copay + self.deductible + self.coinsurance
+
+    @property
+    def expected_to_provider(self) -> Decimal:
+        """What the biller expects to collect: the patient's share plus the payer's payment after sequestration."""
+        return self.patient_share + self.payer_payment - self.sequestration
+
+
+MONEY_FIELDS = ("allowed", "copay", "deductible", "coinsurance", "patient_share", "payer_payment", "sequestration",
+                "expected_to_provider")  # fmt: skip
+
+
+def _dollars(cents) -> Decimal:
+    return (Decimal(int(cents)) / 100).quantize(Decimal("0.01"))
+
+
+def claim_lines(priced: pd.DataFrame) -> list[ClaimLine]:
+    """The engine's priced rows of one claim as display lines."""
+    out = []
+    for r in priced.itertuples(index=False):
+        not_billed = r.biller == Biller.NOT_BILLED
+        out.append(ClaimLine(
+            "" if not_billed else r.code, tuple(r.modifiers.split()), 0 if not_billed else int(r.units), r.label, r.biller,
+            _dollars(r.allowed), r.reason, r.release, r.edit, _dollars(r.medicare),
+            None if pd.isna(r.limiting_charge) else _dollars(r.limiting_charge), _dollars(r.copay), _dollars(r.deductible_applied),
+            _dollars(r.coinsurance), _dollars(r.payer_payment), _dollars(r.sequestration)))  # fmt: skip
+    return out
+
+
+@dataclass
+class Claim:
+    session: Session
+    setting: str
+    locality: str
+    lines: list[ClaimLine]
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sites: list[dict] = field(default_factory=list)
+    facility_notes: list[str] = field(default_factory=list)
+
+    def total(self, name: str) -> Decimal:
+        """The practice's claim: every line but those the hospital or ASC bills."""
+        return sum((getattr(line, name) for line in self.lines if line.biller != Biller.FACILITY), Decimal("0.00"))
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = []
+        for line in self.lines:
+            row = {"code": line.code, "modifiers": " ".join(line.modifiers), "units": line.units, "label": line.label,
+                   "biller": line.biller}  # fmt: skip
+            row |= {name: f"{getattr(line, name):.2f}" for name in MONEY_FIELDS}
+            row["limiting_charge"] = "" if line.limiting_charge is None else f"{line.limiting_charge:.2f}"
+            row |= {"edit": line.edit, "reason": line.reason, "source": line.source}
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def totals(self) -> dict[str, str]:
+        return {name: f"{self.total(name):.2f}" for name in MONEY_FIELDS}
+
+    def to_dict(self) -> dict:
+        return {"session": session_data(self.session), "setting": self.setting, "locality": self.locality,
+                "lines": self.to_frame().to_dict(orient="records"), "totals": self.totals(), "warnings": self.warnings,
+                "notes": self.notes, "sites": self.sites}  # fmt: skip
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+SITES = ("11", "22", "24")
+
+
+def estimate(schedules: FeeSchedules, session: Session, *, practice: Practice | None = None, compare_sites: bool = True) -> Claim:
+    """The claim a trigger point session produces, priced for traditional Medicare; with the same
+    session at the office, the hospital outpatient department and the ASC, priced in the same call."""
+    places = [session.place_of_service] + ([p for p in SITES] if compare_sites else [])
+    owed = session.deductible_remaining
+    if owed is not None:
+        annual = parameter("part_b/deductible", session.date_of_service).value
+        if not 0 <= owed <= annual:
+            raise InputError(f"remaining deductible {owed} must be between 0 and the {session.date_of_service.year} "
+                             f"deductible {annual}", field="deductible_remaining")  # fmt: skip
+    coded = [code_session(schedules, session, place) for place in places]
+    tables = [line_table(session, c, f"site {i}", TRADITIONAL_MEDICARE.payer, deductible=owed or Decimal(0), practice=practice)
+              for i, c in enumerate(coded)]  # fmt: skip
+    priced = price(pd.concat(tables, ignore_index=True), Book(schedules, {TRADITIONAL_MEDICARE.payer: TRADITIONAL_MEDICARE}))
+    failed = priced.lines[~priced.ok]
+    if not failed.empty:
+        raise InputError(failed["error"].iloc[0], field=_field_of(failed["error"].iloc[0]))
+    claims = [priced_claim(session, c, priced, f"site {i}", owed) for i, c in enumerate(coded)]
+    claim = claims[0]
     if compare_sites:
-        claim.sites = [site_summary(estimate(schedules, replace(session, place_of_service=pos), compare_sites=False))
-                       for pos in ("11", "22", "24")]  # fmt: skip
+        claim.sites = [site_summary(c) for c in claims[1:]]
     return claim
+
+
+def _field_of(message: str) -> str:
+    for field_name, words in (("zip_code", "ZIP"), ("locality", "locality"), ("date of service", "loaded for"),
+                              ("date of service", "held for"), ("place_of_service", "place of service")):  # fmt: skip
+        if words in message:
+            return field_name
+    return "session"
+
+
+def priced_claim(session: Session, coded: Coded, priced: Priced, claim: str, owed: Decimal | None) -> Claim:
+    rows = priced.lines[priced.lines["claim"] == claim]
+    pos = place_of_service(coded.place)
+    notes, warnings, facility_notes = list(priced.notes) + coded.notes, list(coded.warnings), list(coded.facility_notes)
+    for biller, category, note in rows[["biller", "category", "note"]].itertuples(index=False):
+        if not note:
+            continue
+        if biller == Biller.FACILITY:
+            facility_notes.insert(0, note)
+        elif category == "drug":
+            warnings.append(note + " Import the quarter's ASP file for exact drug figures.")
+        else:
+            notes.append(note)
+    warnings, facility_notes = list(dict.fromkeys(warnings)), list(dict.fromkeys(facility_notes))
+    if owed is None:
+        notes.append("Part B deductible assumed already met (give the patient's remaining deductible to include it).")
+    if not session.participating:
+        notes.append("Non-participating: PFS lines at 95% of the par amount; the patient may be billed up to the limiting "
+                     "charge (109.25% of par) when the claim is not assigned. Drugs are paid on assignment.")  # fmt: skip
+    first = rows.iloc[0]
+    locality = "national" if not first["carrier"] else f"{first['carrier']}-{first['locality']}"
+    return Claim(session, f"{pos.label} (POS {pos.code}, {pos.setting.value} rates)", locality, claim_lines(rows), warnings,
+                 list(dict.fromkeys(notes + facility_notes)), facility_notes=facility_notes)  # fmt: skip
 
 
 def site_summary(claim: Claim) -> dict:
     """One row of the office / hospital outpatient / ASC comparison."""
+
     def by(name: str, *billers: str) -> Decimal:
         return sum((getattr(line, name) for line in claim.lines if line.biller in billers), Decimal("0.00"))
 
-    everyone = ("physician", "facility", "not billed")
+    everyone = (Biller.PHYSICIAN, Biller.FACILITY, Biller.NOT_BILLED)
     sources = sorted({line.source for line in claim.lines if line.source and line.allowed > 0})
     return {
         "site": claim.setting,
-        "physician_allowed": f"{by('allowed', 'physician'):.2f}",
-        "facility_allowed": f"{by('allowed', 'facility'):.2f}",
+        "physician_allowed": f"{by('allowed', Biller.PHYSICIAN):.2f}",
+        "facility_allowed": f"{by('allowed', Biller.FACILITY):.2f}",
         "total_allowed": f"{by('allowed', *everyone):.2f}",
         "patient_share": f"{by('patient_share', *everyone):.2f}",
         "medicare_payment_after_sequestration": f"{by('payer_payment', *everyone) - by('sequestration', *everyone):.2f}",
         "sources": ", ".join(sources),
         "notes": " ".join(claim.facility_notes),
     }
+

@@ -168,6 +168,17 @@ class FeeSchedules:
         earlier = [v for v in self.of_kind(kind) if v.effective_from <= day]
         return max(earlier, key=lambda v: (v.effective_from, v.released, not v.shipped)) if earlier else None
 
+    def in_force_or_latest(self, kind: str, day: dt.date) -> tuple[Vintage | None, str]:
+        """The vintage in force on ``day``, or else the latest that took effect before it, with a note
+        saying so (ASP, OPPS, ASC and MUE files are used this way); (None, "") when none is held."""
+        try:
+            return self.in_force(kind, day), ""
+        except InputError:
+            latest = self.latest_on_or_before(kind, day)
+            if latest is None:
+                return None, ""
+            return latest, f"No {latest.source['title']} file is held for {day}; {latest.label} is used instead."
+
     def of_kind(self, kind: str) -> list[Vintage]:
         return sorted((v for v in self.vintages if v.kind == kind), key=lambda v: v.effective_from)
 

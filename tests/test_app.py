@@ -49,7 +49,7 @@ def test_compare_main_path_and_code_list():
     assert set(table["payer"]) >= {"Medicare (traditional)", "Example Commercial PPO"}
     at.radio(key="compare-what").set_value("A list of codes").run()
     at.text_input(key="compare-codes").set_value("20552,99999").run()
-    assert "not in the PFS relative value file: 99999" in texts(at.error)
+    assert "99999: unknown code" in texts(at.error)
 
 
 def test_forecast_main_path_and_bad_mix():

@@ -36,7 +36,7 @@ def test_claims_priced_with_worked_figures_and_errors_by_row(tmp_path):
     assert priced.loc["8", "release"] == "RVU25D/GPCI2025"
     errors = pd.read_csv(tmp_path / "priced.errors.csv", dtype=str).set_index("row")["reason"]
     assert list(errors.index) == [str(n) for n in range(9, 17)]
-    assert errors["9"].startswith("unknown code") and "split between localities" in errors["10"]
+    assert errors["9"].startswith("unknown code") and "split between Medicare localities" in errors["10"]
     assert "not a saved payer: Unknown Payer" in errors["11"] and "is loaded for 2027-03-02" in errors["12"]
     assert errors["16"] == "billed charge is not an amount with at most 2 decimals"
     assert "largest underpayments" in result.output and "7 lines priced, 8 failed" in result.output

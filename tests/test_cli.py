@@ -143,7 +143,7 @@ def test_compare_and_forecast_commands(tmp_path):
 
 
 def test_compare_rejects_malformed_mixes(tmp_path):
-    cases = [("[]", "must hold a session"), ('{"mix": []}', "non-empty list"),
+    cases = [("[]", "must hold a session"), ('{"mix": []}', "a list of 1 to 100"),
              ('{"mix": [{"count": 2, "session": {"date_of_service": "2026-03-02", "muscle_count": 1}},'
               ' {"count": 1, "session": {"date_of_service": "2026-04-02", "muscle_count": 1}}]}', "same date of service")]  # fmt: skip
     for text, message in cases:

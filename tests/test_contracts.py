@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from conftest import FIXTURES
-from estimator.contracts import Contract, Practice, codes_builder, compare, load_contracts, payer_claim, session_builder
+from estimator.compare import codes_item, compare, payer_claims, session_item
+from estimator.contracts import Contract, Practice, load_contracts
 from estimator.errors import InputError
 from estimator.session import Session
 
@@ -19,9 +20,8 @@ PRACTICE = Practice.from_dict({"name": "Test practice", "zip_code": "35203",
                                "charges": {"20552": "80.00", "76942": "200.00", "J3301": "5.00"}})  # fmt: skip
 
 
-def allowed(shipped, practice=PRACTICE, **contract):
-    claim = payer_claim(session_builder(shipped, SESSION), Contract.from_dict({"payer": "P"} | contract), practice,
-                        SESSION.date_of_service)  # fmt: skip
+def allowed(shipped, practice=PRACTICE, session=SESSION, **contract):
+    claim = payer_claims(shipped, session, [Contract.from_dict({"payer": "P"} | contract)], practice)["P"]
     return [str(l.allowed) for l in claim.lines], claim
 
 
@@ -56,7 +56,7 @@ def test_percent_of_charges_and_lesser_of_billed(shipped):
     200% of Medicare with lesser-of: 20552 94.50 > billed 80.00 -> 80.00; 76942 116.82 < 200 stays."""
     assert allowed(shipped, method="percent_of_charges", percent="60")[0] == ["48.00", "120.00", "12.00"]
     amounts, claim = allowed(shipped, percent="200", lesser_of_billed=True)
-    assert amounts[:2] == ["80.00", "116.82"] and "Lesser of billed charge 80.00" in claim.lines[0].reason
+    assert amounts[:2] == ["80.00", "116.82"] and "Lesser of the billed charge 80.00" in claim.lines[0].reason
 
 
 @pytest.mark.parametrize(
@@ -77,9 +77,8 @@ def test_overrides_guidance_and_em_policies(shipped):
     assert any("does not cover imaging guidance" in w for w in claim.warnings)
     em_session = Session.from_dict({"date_of_service": "2026-03-02", "zip_code": "35203", "muscle_count": 1,
                                     "em_code": "99213", "em_separately_identifiable": True})  # fmt: skip
-    claim = payer_claim(session_builder(shipped, em_session), Contract.from_dict({"payer": "P", "em_25_paid": False}),
-                        PRACTICE, em_session.date_of_service)  # fmt: skip
-    assert [str(l.allowed) for l in claim.lines] == ["47.25", "0.00"] and "bundled" in claim.lines[1].reason
+    amounts, claim = allowed(shipped, session=em_session, em_25_paid=False)
+    assert amounts == ["47.25", "0.00"] and "bundled" in claim.lines[1].reason
 
 
 def test_copay_deductible_and_coinsurance(shipped):
@@ -105,8 +104,7 @@ def test_medicare_advantage_with_sequestration_and_traditional_non_par(shipped):
 def test_frequency_rule_and_prior_authorization(shipped):
     session = Session.from_dict({"date_of_service": "2026-03-02", "zip_code": "35203", "muscle_count": 1,
                                  "prior_sessions": ["2026-02-27"]})  # fmt: skip
-    contract = Contract.from_dict({"payer": "P", "frequency_rule": "not_within_7_days", "prior_authorization": True})
-    claim = payer_claim(session_builder(shipped, session), contract, PRACTICE, session.date_of_service)
+    _, claim = allowed(shipped, session=session, frequency_rule="not_within_7_days", prior_authorization=True)
     assert any("Only 3 days since" in w for w in claim.warnings)
     assert any("requires prior authorization" in w for w in claim.warnings)
 
@@ -116,7 +114,7 @@ def test_comparison_ranks_payers_with_reasons(shipped):
         {"payer": "Medicare", "kind": "medicare", "method": "medicare"},
         {"payer": "Rich PPO", "percent": "150"},
         {"payer": "No guidance HMO", "percent": "125", "guidance_covered": False})]  # fmt: skip
-    totals, lines = compare([(session_builder(shipped, SESSION), 1)], contracts, PRACTICE, SESSION.date_of_service)
+    totals, lines = compare(shipped, [session_item(shipped, SESSION)], contracts, PRACTICE)
     assert list(totals["payer"]) == ["Rich PPO", "Medicare", "No guidance HMO"]
     # Medicare: allowed 108.62, expected 108.62 - 1.74 sequestration = 106.88; Rich PPO 70.88 + 87.62 + 4.44 = 162.94
     rich, medicare, hmo = totals.itertuples()
@@ -129,10 +127,10 @@ def test_comparison_of_a_code_list_and_a_mix(shipped):
     """Codes 20552 + 76942 at 110%: 51.9750 -> 51.98 and 64.251 -> 64.25 = 116.23; mixed with 2 sessions
     (each 1.1 x (47.25, 58.41, 2.96) = 51.98 + 64.25 + 3.26 = 119.49) -> 116.23 + 2 x 119.49 = 355.21."""
     contracts = [Contract.from_dict({"payer": "Ten over", "percent": "110"})]
-    codes = codes_builder(shipped, ["20552", "76942"], SESSION)
-    totals, _ = compare([(codes, 1)], contracts, PRACTICE, SESSION.date_of_service)
+    codes = codes_item(["20552", "76942"], SESSION)
+    totals, _ = compare(shipped, [codes], contracts, PRACTICE)
     assert str(totals["allowed"][0]) == "116.23"
-    totals, lines = compare([(codes, 1), (session_builder(shipped, SESSION), 2)], contracts, PRACTICE, SESSION.date_of_service)
+    totals, lines = compare(shipped, [codes, session_item(shipped, SESSION, 2)], contracts, PRACTICE)
     assert str(totals["allowed"][0]) == "355.21" and set(lines["count"]) == {1, 2}
 
 

@@ -18,7 +18,7 @@ CLAIMED_YEARS = (dt.date(2025, 1, 1), dt.date(2026, 12, 31))
 
 
 def test_every_shipped_table_records_its_source(shipped):
-    assert len(shipped.vintages) == 15
+    assert len(shipped.vintages) == 18
     for v in shipped.vintages:
         assert SOURCE_KEYS <= set(v.source), v.name
         assert len(v.source["source_sha256"]) == 64 and v.source["origin"], v.name
@@ -38,7 +38,9 @@ def test_yearly_tables_cover_2025_and_2026_without_gap_or_overlap(shipped, kind)
 @pytest.mark.parametrize(
     "kind, quarters",
     [
-        ("asp", [("2025-01-01", "2025-03-31"), ("2025-10-01", "2025-12-31"), ("2026-01-01", "2026-03-31")]),
+        ("asp", [("2025-01-01", "2025-03-31"), ("2025-04-01", "2025-06-30"), ("2025-07-01", "2025-09-30"),
+                 ("2025-10-01", "2025-12-31"), ("2026-01-01", "2026-03-31")]),
+        ("mue", [("2026-04-01", "2026-06-30")]),
         ("opps_b", [("2025-10-01", "2025-12-31")]),
         ("opps_cap", [("2025-01-01", "2025-12-31")]),
         ("asc_aa", [("2025-01-01", "2025-03-31")]),
@@ -52,14 +54,15 @@ def test_quarterly_tables_cover_exactly_the_quarters_held(shipped, kind, quarter
 
 @pytest.mark.parametrize(
     "date, vintage",
-    [("2025-03-31", "ASP_2025Q1"), ("2025-10-01", "ASP_2025Q4"), ("2025-12-31", "ASP_2025Q4"),
+    [("2025-03-31", "ASP_2025Q1"), ("2025-04-01", "ASP_2025Q2"), ("2025-06-30", "ASP_2025Q2"), ("2025-07-01", "ASP_2025Q3"),
+     ("2025-09-30", "ASP_2025Q3"), ("2025-10-01", "ASP_2025Q4"), ("2025-12-31", "ASP_2025Q4"),
      ("2026-01-01", "ASP_2026Q1"), ("2026-03-31", "ASP_2026Q1")],  # fmt: skip
 )
 def test_asp_quarter_in_force_on_each_side_of_its_edges(shipped, date, vintage):
     assert shipped.in_force("asp", dt.date.fromisoformat(date)).name == vintage
 
 
-@pytest.mark.parametrize("date", ["2024-12-31", "2025-04-01", "2025-09-30", "2026-04-01"])
+@pytest.mark.parametrize("date", ["2024-12-31", "2026-04-01"])
 def test_no_asp_file_outside_the_quarters_held(shipped, date):
     from estimator.errors import InputError
 
@@ -100,7 +103,7 @@ def test_no_cpt_or_cdt_descriptors_are_shipped(shipped):
 
 
 def test_parameters_are_dated_sourced_and_exact():
-    assert len(parameter_names()) == 8
+    assert len(parameter_names()) == 15
     for name in parameter_names():
         spec = yaml.safe_load((PARAMETERS / f"{name}.yaml").read_text())
         assert spec["description"], name

@@ -181,13 +181,13 @@ def test_frequency_rules(shipped, rule, prior, warned):
 
 def test_asp_quarter_not_loaded_uses_latest_with_a_warning(shipped):
     claim = claim_for(shipped, date_of_service="2026-05-04", muscle_count=1, drugs=["triamcinolone:40mg"])
-    assert any("No ASP file is loaded for 2026-05-04" in w and "ASP_2026Q1" in w for w in claim.warnings)
+    assert any("(ASP) file is held for 2026-05-04" in w and "ASP_2026Q1" in w for w in claim.warnings)
 
 
 @pytest.mark.parametrize(
     "fields, message",
     [({"muscle_count": 0}, "at least one muscle"), ({"muscle_count": -2}, "at least one muscle"),
-     ({"muscle_count": 1, "drugs": ["triamcinolone:-40mg"]}, "must be more than 0 (got -40)"),
+     ({"muscle_count": 1, "drugs": ["triamcinolone:-40mg"]}, "must be more than 0 and at most 100,000 (got -40)"),
      ({"muscle_count": 1, "drugs": ["triamcinolone"]}, "NAME:DOSEUNIT"),
      ({"muscle_count": 1, "drugs": [{"drug": "triamcinolone", "dose": "0", "unit": "mg"}]}, "must be more than 0"),
      ({"muscle_count": 1, "drugs": [{"drug": "triamcinolone", "dose": "-5", "unit": "mg"}]}, "must be more than 0"),

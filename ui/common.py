@@ -11,7 +11,9 @@ import streamlit as st
 
 from estimator.db import Database
 from estimator.errors import InputError
-from estimator.excel import estimate_workbook, table_workbook
+from estimator.excel import estimate_workbook
+from estimator.textio import safe_frame
+from estimator.xlsx import table_workbook
 from estimator.session import Session
 from estimator.store import FeeSchedules
 
@@ -59,7 +61,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
     """What the page shows, as CSV and as an Excel table."""
     left, right, _ = st.columns([1, 1, 4])
-    left.download_button("Download CSV", frame.to_csv(index=False).encode(), f"{name}.csv", "text/csv", key=f"{key}-csv")
+    left.download_button("Download CSV", safe_frame(frame).to_csv(index=False).encode(), f"{name}.csv", "text/csv", key=f"{key}-csv")
     right.download_button("Download Excel", table_workbook(frame, name.replace("_", " ").capitalize()), f"{name}.xlsx", XLSX,
                           key=f"{key}-xlsx")  # fmt: skip
 

@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from estimator.contracts import codes_builder, compare, session_builder
+from estimator.compare import codes_item, compare, session_item
 from estimator.session import Session
 from ui.common import downloads, model_download, database, date_input, plain_errors, schedules, show_money
 
@@ -29,13 +29,13 @@ def page() -> None:
             day = date_input("compare-date")
             where = {k: v for k, v in (("zip_code", practice.zip_code), ("locality", practice.locality)) if v}
             session = Session.from_dict({"date_of_service": day.isoformat(), "muscle_count": 1} | where)
-            build = codes_builder(schedules(), [c for c in codes.split(",") if c.strip()], session)
+            item = codes_item([c for c in codes.split(",") if c.strip()], session)
         else:
             session = Session.from_dict(data)
-            build = session_builder(schedules(), session)
+            item = session_item(schedules(), session)
             st.caption(f"Session of {session.date_of_service}: change it on the Estimate page.")
-        totals, lines = compare([(build, 1)], [c for c in contracts if c.payer in chosen], practice, session.date_of_service)
-        releases = sorted({part.strip() for text in lines["source"] for part in str(text).split(",") if part.strip()})
+        totals, lines = compare(schedules(), [item], [c for c in contracts if c.payer in chosen], practice)
+        releases = sorted({part for text in lines["release"] for part in str(text).split("/") if part})
         st.caption(f"CMS releases used: {', '.join(releases)}")
         money = ["allowed", "patient_share", "payer_payment", "expected", "difference_to_best"]
         st.dataframe(show_money(totals[["rank", "payer", "kind"] + money + ["percent_of_medicare"]], money),
@@ -50,7 +50,7 @@ def page() -> None:
             if row.reasons or row.warnings:
                 st.markdown(f"**{row.payer}**: {row.reasons} {row.warnings}")
         with st.expander("Every payer's claim lines"):
-            st.dataframe(lines[["payer", "code", "modifiers", "units", "allowed", "patient_share", "reason"]], hide_index=True)
+            st.dataframe(lines[["payer", "code", "modifiers", "units", "allowed", "patient_share", "edit", "reason"]], hide_index=True)
         downloads(lines, "payer_comparison", "compare")
         if what != "A list of codes":
             model_download(session, "compare")

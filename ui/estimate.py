@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from estimator.session import Session, estimate
-from ui.common import downloads, model_download, date_input, location_inputs, plain_errors, schedules, show_money
+from ui.common import database, date_input, downloads, location_inputs, model_download, plain_errors, schedules, show_money
 
 POS = {"11": "Office (11)", "22": "Hospital outpatient, on campus (22)", "19": "Hospital outpatient, off campus (19)",
        "24": "Ambulatory surgical center (24)"}  # fmt: skip
@@ -66,7 +66,7 @@ def page() -> None:
     data = session_inputs()
     st.session_state["session"] = data
     with plain_errors():
-        claim = estimate(schedules(), Session.from_dict(data))
+        claim = estimate(schedules(), Session.from_dict(data), practice=database().practice())
         st.subheader("Claim")
         st.caption(f"{claim.setting} · locality {claim.locality} · {data['date_of_service']}")
         totals = claim.totals()
@@ -76,7 +76,7 @@ def page() -> None:
                                             ("Expected to practice", "expected_to_provider")]):  # fmt: skip
             col.metric(label, f"${totals[key]}")
         lines = claim.to_frame()
-        st.dataframe(show_money(lines[["code", "modifiers", "units", "biller"] + MONEY + ["reason", "source"]], MONEY),
+        st.dataframe(show_money(lines[["code", "modifiers", "units", "biller"] + MONEY + ["edit", "reason", "source"]], MONEY),
                      hide_index=True, width="stretch")  # fmt: skip
         for warning in claim.warnings:
             st.warning(warning)

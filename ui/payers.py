@@ -9,10 +9,14 @@ import pandas as pd
 import streamlit as st
 import yaml
 
-from estimator.contracts import DRUG_METHODS, KINDS, METHODS, Contract, dump_contracts, load_contracts
+from estimator.textio import load_yaml
+
+from estimator.contracts import Contract, dump_contracts, load_contracts
+from estimator.domain import DrugMethod, Kind, Method
 from estimator.uploads import read_fee_schedule
 from ui.common import DEFAULT_DAY, database, plain_errors, schedules
 
+KINDS, METHODS, DRUG_METHODS = [k.value for k in Kind], [m.value for m in Method], [d.value for d in DrugMethod]
 FREQUENCY = [None, "three_per_12_months", "not_within_7_days", "three_weeks_apart", "two_months_apart_four_per_year", "three_in_90_days"]
 
 
@@ -21,7 +25,7 @@ def page() -> None:
     with plain_errors():
         db = database()
         contracts = db.contracts()
-        st.dataframe(pd.DataFrame([{"payer": c.payer, "kind": c.kind, "method": c.method, "percent": str(c.percent),
+        st.dataframe(pd.DataFrame([{"payer": c.payer, "kind": c.kind.value, "method": c.method.value, "percent": str(c.percent),
                                     "year": str(c.medicare_year or "rolling"), "example": c.example} for c in contracts]),
                      hide_index=True, width="stretch")  # fmt: skip
         names = ["(new payer)"] + [c.payer for c in contracts]
@@ -86,10 +90,10 @@ def contract_form(contract: Contract, key: str) -> Contract | None:
     extra = st.text_area("Fees, overrides and per-unit drug prices (YAML)",
                          yaml.safe_dump({k: data[k] for k in ("fees", "overrides", "drug_per_unit")}, sort_keys=False),
                          key=f"c-extra-{key}")  # fmt: skip
-    try:
-        data |= yaml.safe_load(extra) or {}
-    except yaml.YAMLError as error:
-        st.error(f"The fees are not valid YAML: {error}")
+    extra_data = load_yaml(extra, "fees, overrides and drug prices") or {}
+    if not isinstance(extra_data, dict):
+        st.error("Fees, overrides and drug prices: write a mapping (fees: {20552: '45.00'})")
         return None
+    data |= extra_data
     data["example"] = False
     return Contract.from_dict(data)

@@ -1,0 +1,171 @@
+"""Compare payers for the same services: one session, a list of codes, or a mix of them with counts.
+
+The same claim lines are priced under every payer's contract, and under traditional Medicare par as
+the reference for "% of Medicare", in one engine call. Totals are the practice's own claim (the
+facility's lines are left out); each payer's reasons name every line that differs from Medicare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+import pandas as pd
+
+from .contracts import TRADITIONAL_MEDICARE, Contract, Practice
+from .domain import Biller, Kind
+from .engine import Book, Priced, price
+from .errors import InputError
+from .policies import frequency_warnings
+from .session import Claim, Coded, Session, code_session, labels, line_table, priced_claim
+from .store import FeeSchedules
+
+REFERENCE = "\x00Medicare par"  # a payer name no user can type (control characters are refused)
+
+
+@dataclass(frozen=True)
+class Item:
+    """Services compared: the coded lines of a session (or of a code list), counted ``count`` times."""
+
+    session: Session
+    coded: Coded
+    count: int = 1
+
+
+def session_item(schedules: FeeSchedules, session: Session, count: int = 1) -> Item:
+    return Item(session, code_session(schedules, session), count)
+
+
+def codes_item(codes: list[str], session: Session, count: int = 1) -> Item:
+    """A plain list of codes (e.g. 20552, 76942-26), one unit each, at the session's place and date."""
+    names = labels()
+    lines = []
+    for text in codes:
+        code, _, modifier = text.strip().upper().partition("-")
+        if not code:
+            continue
+        lines.append({"code": code, "modifiers": modifier, "label": names.get(code, code), "reason": "Listed code."})
+    if not lines:
+        raise InputError("give at least one code", field="codes")
+    return Item(session, Coded(session.place_of_service, lines), count)
+
+
+def _deductible(contract: Contract, session: Session) -> Decimal:
+    """The deductible still owed on the claim: the session's Part B figure for traditional Medicare, the
+    contract's own for every other payer."""
+    if contract.kind == Kind.MEDICARE:
+        return session.deductible_remaining or Decimal(0)
+    return contract.deductible
+
+
+def price_items(schedules: FeeSchedules, items: list[Item], contracts: list[Contract], practice: Practice) -> Priced:
+    """Every item under every contract and under the Medicare par reference, in one engine call."""
+    reference = replace(TRADITIONAL_MEDICARE, payer=REFERENCE)
+    tables = []
+    for number, item in enumerate(items, 1):
+        session = replace(item.session, participating=practice.participating)
+        for contract in contracts + [reference]:
+            table = line_table(session, item.coded, f"item {number}", contract.payer, deductible=_deductible(contract, session),
+                               practice=practice)  # fmt: skip
+            if contract is reference:
+                table["participating"] = True
+            tables.append(table.assign(item=number, count=item.count))
+    book = Book(schedules, {c.payer: c for c in contracts + [reference]})
+    return price(pd.concat(tables, ignore_index=True), book)
+
+
+def payer_claims(schedules: FeeSchedules, session: Session, contracts: list[Contract], practice: Practice) -> dict[str, Claim]:
+    """The session's claim as each payer pays it, with each payer's own warnings."""
+    item = session_item(schedules, session)
+    priced = price_items(schedules, [item], contracts, practice)
+    _raise_first_error(priced)
+    claims = {}
+    for contract in contracts:
+        rows = priced.lines["payer"] == contract.payer
+        claim = priced_claim(item.session, item.coded, Priced(priced.lines[rows], priced.notes), "item 1",
+                       session.deductible_remaining if contract.kind == Kind.MEDICARE else contract.deductible)  # fmt: skip
+        claim.warnings = policy_warnings(item, contract)
+        claims[contract.payer] = claim
+    return claims
+
+
+def _raise_first_error(priced: Priced) -> None:
+    failed = priced.lines[~priced.ok]
+    if not failed.empty:
+        raise InputError(f"{failed['code'].iloc[0]}: {failed['error'].iloc[0]}", field="codes")
+
+
+def policy_warnings(item: Item, contract: Contract) -> list[str]:
+    """The coder's warnings under this payer: its own frequency rule (else the session's), prior
+    authorization, guidance not covered."""
+    session = item.session
+    rule = contract.frequency_rule or session.frequency_rule
+    own = frequency_warnings(rule, session.date_of_service, session.prior_sessions)
+    default = frequency_warnings(session.frequency_rule, session.date_of_service, session.prior_sessions)
+    warnings = [w for w in item.coded.warnings if w not in default] + own
+    if contract.prior_authorization:
+        warnings.append(f"{contract.payer} requires prior authorization for trigger point injections.")
+    if not contract.guidance_covered and session.guidance != "none":
+        warnings.append(f"{contract.payer} does not cover imaging guidance for trigger point injections.")
+    return warnings
+
+
+MONEY = ["allowed", "patient_share", "payer_payment", "sequestration", "expected"]
+
+
+def compare(schedules: FeeSchedules, items: list[Item], contracts: list[Contract], practice: Practice) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each payer's allowed, patient share, payment after sequestration, expected, % of Medicare par,
+    rank and gap to the best; and every payer's priced lines. Amounts are Decimal dollars."""
+    if not contracts:
+        raise InputError("no payers to compare: add contracts first", field="payers")
+    days = {item.session.date_of_service for item in items}
+    if len(days) > 1:
+        raise InputError("every session of a mix must have the same date of service", field="mix")
+    priced = price_items(schedules, items, contracts, practice)
+    _raise_first_error(priced)
+    lines = priced.lines.assign(count=priced.lines["count"].astype(int))
+    practice_lines = lines[lines["biller"] != Biller.FACILITY]
+    weighted = practice_lines[MONEY].mul(practice_lines["count"], axis=0).groupby(practice_lines["payer"]).sum()
+    reference = lines[lines["payer"] == REFERENCE].set_index(["item", "line"])
+    medicare_allowed = int(weighted.loc[REFERENCE, "allowed"])
+    totals = []
+    for contract in contracts:
+        own = lines[lines["payer"] == contract.payer]
+        base = reference.reindex(pd.MultiIndex.from_frame(own[["item", "line"]]))["allowed"].to_numpy()
+        differs = own[(own["allowed"].to_numpy() != base) & (own["biller"] != Biller.NOT_BILLED).to_numpy()]
+        reasons = list(dict.fromkeys(f"{r.code}: {r.reason}" for r in differs.itertuples()))
+        warnings = list(dict.fromkeys(w for item in items for w in policy_warnings(item, contract)))
+        sums = weighted.loc[contract.payer]
+        totals.append({
+            "payer": contract.payer, "kind": contract.kind.value, "allowed": _dollars(sums["allowed"]),
+            "patient_share": _dollars(sums["patient_share"]), "payer_payment": _dollars(sums["payer_payment"] - sums["sequestration"]),
+            "expected": _dollars(sums["expected"]),
+            "percent_of_medicare": (Decimal(int(sums["allowed"])) / medicare_allowed * 100).quantize(Decimal("0.1"))
+            if medicare_allowed else None,
+            "warnings": " ".join(warnings), "reasons": " ".join(reasons),
+        })  # fmt: skip
+    table = pd.DataFrame(totals)
+    best = table["expected"].max()
+    table["rank"] = table["expected"].rank(ascending=False, method="min").astype(int)
+    table["difference_to_best"] = [e - best for e in table["expected"]]
+    shown = lines[lines["payer"] != REFERENCE]
+    return table.sort_values("rank", kind="stable").reset_index(drop=True), line_frame(shown)
+
+
+def _dollars(cents) -> Decimal:
+    return (Decimal(int(cents)) / 100).quantize(Decimal("0.01"))
+
+
+def line_frame(priced: pd.DataFrame) -> pd.DataFrame:
+    """Priced lines as a table a person reads: amounts as dollar text, the edit and reason of each."""
+    from .money import units_text
+
+    out = pd.DataFrame({"payer": priced["payer"].to_numpy(), "item": priced["item"].to_numpy(), "count": priced["count"].to_numpy(),
+                        "code": priced["code"].to_numpy(), "modifiers": priced["modifiers"].to_numpy(),
+                        "units": priced["units"].to_numpy(), "biller": priced["biller"].to_numpy()})  # fmt: skip
+    for column, source in (("medicare", "medicare"), ("allowed", "allowed"), ("patient_share", "patient_share"),
+                           ("payer_payment", "payer_payment"), ("sequestration", "sequestration"), ("expected", "expected")):  # fmt: skip
+        out[column] = units_text(priced[source].to_numpy())
+    out["edit"], out["reason"], out["release"] = priced["edit"].to_numpy(), priced["reason"].to_numpy(), priced["release"].to_numpy()
+    return out
+
