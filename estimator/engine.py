@@ -98,10 +98,12 @@ def _text(frame: pd.DataFrame, name: str) -> pd.Series:
     return values.astype(object).where(values.notna(), "").astype(str).str.strip()
 
 
-def _fail(t: pd.DataFrame, mask, message) -> None:
+def _fail(t: pd.DataFrame, mask, message, field: str) -> None:
+    """Mark lines that cannot be priced (the first error of a line wins), naming the input field."""
     mask = np.asarray(mask, dtype=bool) & t["error"].eq("").to_numpy()
     if mask.any():
         t.loc[mask, "error"] = message if isinstance(message, str) else np.asarray(message, dtype=object)[mask]
+        t.loc[mask, "error_field"] = field
 
 
 def _days(values: pd.Series) -> np.ndarray:
@@ -146,39 +148,39 @@ def normalise(lines: pd.DataFrame, contracts: Mapping[str, Contract]) -> pd.Data
     if missing:
         raise InputError(f"the lines have no {', '.join(missing)}", field=missing[0])
     t = pd.DataFrame(index=pd.RangeIndex(len(lines)))
-    t["error"] = ""
+    t["error"], t["error_field"] = "", ""
     t["order"] = np.arange(len(lines))
     for name in ("claim", "label", "reason", "zip_code", "locality", "cf_track", "biller"):
         t[name] = _text(lines, name).to_numpy()
     t["floor"] = _text(lines, "work_gpci_floor").str.lower().to_numpy()
     t["day"] = _days(lines["date_of_service"].reset_index(drop=True))
-    _fail(t, pd.isna(t["day"]).to_numpy(), "date of service is not a date (write it as 2026-03-02)")
+    _fail(t, pd.isna(t["day"]).to_numpy(), "date of service is not a date (write it as 2026-03-02)", "date_of_service")
     t["code"] = _text(lines, "code").str.upper().to_numpy()
-    _fail(t, ~t["code"].str.fullmatch(r"[0-9A-Z]{5}") & (t["biller"] != Biller.NOT_BILLED), "HCPCS code is not 5 letters or digits")
+    _fail(t, ~t["code"].str.fullmatch(r"[0-9A-Z]{5}") & (t["biller"] != Biller.NOT_BILLED), "HCPCS code is not 5 letters or digits", "code")
     modifiers = _text(lines, "modifiers").str.upper().str.findall(r"[0-9A-Z]+")
     t["modifiers"] = modifiers.str.join(" ").to_numpy()
     _fail(t, modifiers.map(lambda ms: any(len(m) != 2 for m in ms) or len(ms) > 4).to_numpy(),
-          "modifiers are up to four codes of 2 letters or digits")  # fmt: skip
+          "modifiers are up to four codes of 2 letters or digits", "modifiers")  # fmt: skip
     t["pfs_modifier"] = modifiers.map(lambda ms: next((m for m in ms if m in ("26", "TC")), "")).to_numpy()
     units, bad = _units(lines["units"].reset_index(drop=True) if "units" in lines else pd.Series(1, index=t.index))
     t["units"] = np.where(bad, 1, units)
-    _fail(t, bad, "units must be a whole number from 1 to 9999")
+    _fail(t, bad, "units must be a whole number from 1 to 9999", "units")
     t["place_of_service"] = _text(lines, "place_of_service").str.zfill(2).to_numpy()
     known = t["place_of_service"].isin(list(PLACES_OF_SERVICE))
-    _fail(t, ~known, "place of service is not " + ", ".join(PLACES_OF_SERVICE))
+    _fail(t, ~known, "place of service is not " + ", ".join(PLACES_OF_SERVICE), "place_of_service")
     t["setting"] = t["place_of_service"].map({c: p.setting.value for c, p in PLACES_OF_SERVICE.items()}).fillna("")
     t["facility"] = t["place_of_service"].map({c: p.facility.value for c, p in PLACES_OF_SERVICE.items()}).fillna("")
     names = {name.lower(): name for name in contracts}
     payer = _text(lines, "payer")
     t["payer"] = payer.str.lower().map(names).fillna("").to_numpy()
-    _fail(t, t["payer"].eq(""), "payer is not a saved payer: " + payer)
-    _fail(t, ~t["biller"].isin([b.value for b in Biller]), "biller is not physician, facility or not billed")
+    _fail(t, t["payer"].eq(""), "payer is not a saved payer: " + payer, "payer")
+    _fail(t, ~t["biller"].isin([b.value for b in Biller]), "biller is not physician, facility or not billed", "biller")
     billed = pd.array(lines["billed"], dtype="Int64") if "billed" in lines else pd.array([None] * len(t), dtype="Int64")
     t["billed_known"] = ~pd.isna(billed)
     t["billed"] = np.asarray(billed.fillna(0), dtype=np.int64)
     t["deductible_owed"] = pd.array(lines["deductible"], dtype="Int64").fillna(0).to_numpy(np.int64) if "deductible" in lines else 0
     t["participating"] = lines["participating"].to_numpy(bool) if "participating" in lines else True
-    _fail(t, ~t["floor"].isin(["", "on", "off"]), "work GPCI floor is on, off or blank")
+    _fail(t, ~t["floor"].isin(["", "on", "off"]), "work GPCI floor is on, off or blank", "work_gpci_floor")
     return t
 
 
@@ -205,25 +207,25 @@ def resolve_localities(t: pd.DataFrame, schedules: FeeSchedules, days: list[dt.d
     t["carrier"], t["locality_number"] = "", ""
     given = t["locality"].ne("")
     parts = t.loc[given, "locality"].str.extract(r"^(\d{1,5})-(\d{1,2})$")
-    _fail(t, given & parts[0].reindex(t.index).isna(), "locality is not CARRIER-LOCALITY (e.g. 10112-00)")
+    _fail(t, given & parts[0].reindex(t.index).isna(), "locality is not CARRIER-LOCALITY (e.g. 10112-00)", "locality")
     t.loc[given, "carrier"] = parts[0].fillna("").str.zfill(5)
     t.loc[given, "locality_number"] = parts[1].fillna("").str.zfill(2)
     by_zip = ~given & t["zip_code"].ne("")
     zips = t["zip_code"].str.extract(r"^(\d{5})(?:-?\d{4})?$")[0]
-    _fail(t, by_zip & zips.isna(), "ZIP code is not 5 digits (or ZIP+4)")
+    _fail(t, by_zip & zips.isna(), "ZIP code is not 5 digits (or ZIP+4)", "zip_code")
     by_zip &= zips.notna() & t["error"].eq("")
     for group, rows in t[by_zip].groupby("day_group", sort=False).groups.items():
         try:
             table = schedules.table(schedules.in_force("zip5", days[group])).set_index("zip")
         except InputError as error:
-            _fail(t, t.index.isin(rows), error.message)
+            _fail(t, t.index.isin(rows), error.message, "date_of_service")
             continue
         found = table.reindex(zips[rows].to_numpy())
         absent = found["carrier"].isna().to_numpy()
         split = found["plus4_flag"].eq("1").to_numpy()
         mask = t.index.isin(rows)
-        _fail(t, mask & np.isin(t.index, rows[absent]), "ZIP code is not in the CMS ZIP5 file")
-        _fail(t, mask & np.isin(t.index, rows[split]), "ZIP code is split between Medicare localities (give the carrier-locality)")
+        _fail(t, mask & np.isin(t.index, rows[absent]), "ZIP code is not in the CMS ZIP5 file", "zip_code")
+        _fail(t, mask & np.isin(t.index, rows[split]), "ZIP code is split between Medicare localities (give the carrier-locality)", "zip_code")
         t.loc[rows, "carrier"] = found["carrier"].fillna("").to_numpy()
         t.loc[rows, "locality_number"] = found["locality"].fillna("").to_numpy()
     ok_locality = given & t["error"].eq("")
@@ -234,7 +236,7 @@ def resolve_localities(t: pd.DataFrame, schedules: FeeSchedules, days: list[dt.d
             continue  # the fee rule reports the missing GPCI file
         held = pd.MultiIndex.from_frame(gpci[["carrier", "locality"]])
         asked = pd.MultiIndex.from_arrays([t.loc[rows, "carrier"], t.loc[rows, "locality_number"]])
-        _fail(t, t.index.isin(rows[~asked.isin(held)]), "unknown Medicare locality (write it as CARRIER-LOCALITY, e.g. 10112-00)")
+        _fail(t, t.index.isin(rows[~asked.isin(held)]), "unknown Medicare locality (write it as CARRIER-LOCALITY, e.g. 10112-00)", "locality")
 
 
 def _context(t: pd.DataFrame, schedules: FeeSchedules) -> list[dt.date]:
@@ -267,6 +269,7 @@ def price(lines: pd.DataFrame, book: Book, *, reasons: bool = True, edits: bool 
     fees, fee_notes = medicare_fees(t, book.schedules, days)
     notes += fee_notes
     t["error"], t["pfs_modifier"] = fees.pop("error"), fees.pop("pfs_modifier")
+    t["error_field"] = np.where(t["error_field"].eq("") & t["error"].ne(""), fees.pop("error_field"), t["error_field"])
     t = t.join(fees)
     professional = (t["edit"] == Edit.PROFESSIONAL).to_numpy()  # billed as -26: the line says so
     t.loc[professional, "modifiers"] = ("26 " + t.loc[professional, "modifiers"]).str.strip()

@@ -549,20 +549,12 @@ def estimate(schedules: FeeSchedules, session: Session, *, practice: Practice | 
     priced = price(pd.concat(tables, ignore_index=True), Book(schedules, {TRADITIONAL_MEDICARE.payer: TRADITIONAL_MEDICARE}))
     failed = priced.lines[~priced.ok]
     if not failed.empty:
-        raise InputError(failed["error"].iloc[0], field=_field_of(failed["error"].iloc[0]))
+        raise InputError(failed["error"].iloc[0], field=failed["error_field"].iloc[0])
     claims = [priced_claim(session, c, priced, f"site {i}", owed) for i, c in enumerate(coded)]
     claim = claims[0]
     if compare_sites:
         claim.sites = [site_summary(c) for c in claims[1:]]
     return claim
-
-
-def _field_of(message: str) -> str:
-    for field_name, words in (("zip_code", "ZIP"), ("locality", "locality"), ("date of service", "loaded for"),
-                              ("date of service", "held for"), ("place_of_service", "place of service")):  # fmt: skip
-        if words in message:
-            return field_name
-    return "session"
 
 
 def priced_claim(session: Session, coded: Coded, priced: Priced, claim: str, owed: Decimal | None) -> Claim:

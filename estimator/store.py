@@ -27,7 +27,21 @@ from .cms_files import LAYOUTS, ParsedFile, parse_table
 from .errors import InputError
 from .money import to_units
 
-SHIPPED = Path(__file__).resolve().parent.parent / "fee_schedules"
+def _shipped() -> Path:
+    """fee_schedules/ beside the package (a source checkout or an editable install), else the copy
+    installed as package data (pip install .)."""
+    beside = Path(__file__).resolve().parent.parent / "fee_schedules"
+    if (beside / "parameters").is_dir():
+        return beside
+    import importlib.util
+
+    spec = importlib.util.find_spec("fee_schedules")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the fee_schedules data folder is not installed")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+SHIPPED = _shipped()
 
 
 def user_data_dir() -> Path:

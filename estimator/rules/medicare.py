@@ -36,7 +36,7 @@ OUTPUT = {  # column: default
     "category": Category.PROCEDURE.value, "pfs_modifier": "", "unit_fee": 0, "unit_nonpar": 0, "unit_limiting": 0,
     "limiting_known": False, "tc_fee": 0, "pc_fee": 0, "mult_proc": "9", "imaging_family": "99", "global_days": "XXX",
     "pctc": "9", "coinsurance_rate": 0, "coinsurance_up": False, "release": "", "note": "", "edit": Edit.NONE.value,
-    "edit_reason": "", "error": "", "total_rvu": 0,
+    "edit_reason": "", "error": "", "error_field": "", "total_rvu": 0,
 }  # fmt: skip
 
 
@@ -66,10 +66,11 @@ def medicare_fees(t: pd.DataFrame, schedules: FeeSchedules, days: list[dt.date])
     return out, notes
 
 
-def _fail(out: pd.DataFrame, rows, message) -> None:
+def _fail(out: pd.DataFrame, rows, message: str, field: str) -> None:
     rows = pd.Index(rows)
-    blank = out.loc[rows, "error"].eq("")
-    out.loc[rows[blank.to_numpy()], "error"] = message if isinstance(message, str) else message[blank.to_numpy()]
+    blank = rows[out.loc[rows, "error"].eq("").to_numpy()]
+    out.loc[blank, "error"] = message
+    out.loc[blank, "error_field"] = field
 
 
 def _physician_lines(lines: pd.DataFrame, out: pd.DataFrame, schedules: FeeSchedules, day: dt.date, cf_track: str,
@@ -77,7 +78,7 @@ def _physician_lines(lines: pd.DataFrame, out: pd.DataFrame, schedules: FeeSched
     try:
         rvu_vintage = schedules.in_force("pfs_rvu", day)
     except InputError as error:
-        _fail(out, lines.index, error.message)
+        _fail(out, lines.index, error.message, "date_of_service")
         return []
     rvu = schedules.table(rvu_vintage)
     statuses = parameter("pfs/status_codes", day).value
@@ -92,7 +93,7 @@ def _physician_lines(lines: pd.DataFrame, out: pd.DataFrame, schedules: FeeSched
         _drug_lines(lines[drug], out, asp, asp_table, asp_note)
     pfs_lines = lines[~drug]
     unknown = ~pfs_lines["code"].isin(rvu["hcpcs"])
-    _fail(out, pfs_lines.index[unknown.to_numpy()], "unknown code (neither in the PFS nor in the ASP file)")
+    _fail(out, pfs_lines.index[unknown.to_numpy()], "unknown code (neither in the PFS nor in the ASP file)", "code")
     pfs_lines = pfs_lines[~unknown]
     if pfs_lines.empty:
         return []
@@ -111,13 +112,13 @@ def _physician_lines(lines: pd.DataFrame, out: pd.DataFrame, schedules: FeeSched
         frame, basis = price(schedules, day, codes=sorted(set(pfs_lines["code"])), localities=places, cf_track=cf_track,
                              work_gpci_floor=None if floor == "" else floor == "on")  # fmt: skip
     except InputError as error:
-        _fail(out, pfs_lines.index, error.message)
+        _fail(out, pfs_lines.index, error.message, error.field or "date_of_service")
         return []
     keys = ["hcpcs", "modifier", "carrier", "locality"]
     index = pd.MultiIndex.from_arrays([frame[k].astype(str).to_numpy() for k in keys])
     at = index.get_indexer(pd.MultiIndex.from_arrays([pfs_lines["code"], modifier, pfs_lines["carrier"], pfs_lines["locality"]]))
     missing = at < 0
-    _fail(out, pfs_lines.index[missing], "no PFS row for this code with that modifier (-26/-TC) or locality")
+    _fail(out, pfs_lines.index[missing], "no PFS row for this code with that modifier (-26/-TC) or locality", "modifiers")
     found, at = pfs_lines.index[~missing], at[~missing]
     facility = (pfs_lines.loc[found, "setting"] == Setting.FACILITY).to_numpy()
 
@@ -161,7 +162,7 @@ def _drug_lines(lines: pd.DataFrame, out: pd.DataFrame, vintage: Vintage, asp: p
     """Units x the ASP payment limit (already 106% of ASP); the file's own co-insurance percentage."""
     limit = asp["payment_limit"].reindex(lines["code"].to_numpy())
     missing = limit.isna().to_numpy()
-    _fail(out, lines.index[missing], f"no ASP payment limit for this code in {vintage.name} (carrier priced)")
+    _fail(out, lines.index[missing], f"no ASP payment limit for this code in {vintage.name} (carrier priced)", "code")
     found = lines.index[~missing]
     out.loc[found, "category"] = Category.DRUG.value
     out.loc[found, "unit_fee"] = limit.to_numpy(dtype=np.int64, na_value=0)[~missing]  # 1/1000 dollar
