@@ -83,7 +83,7 @@ class Book:
     practice: Practice
 
 
-def _money(text: pd.Series, label: str, signed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _money(text: pd.Series, signed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dollar text ($ and commas allowed) -> cents, known, bad; blank is 'not given'. Parsed once per
     distinct value."""
     codes, uniques = pd.factorize(text.fillna("").astype(str), use_na_sentinel=False)
@@ -96,49 +96,60 @@ def _money(text: pd.Series, label: str, signed: bool = False) -> tuple[np.ndarra
     return cents[codes], (given & ~bad).to_numpy()[codes], bad.to_numpy()[codes]
 
 
-def price_frame(lines: pd.DataFrame, book: Book, tolerance: Fraction = Fraction(1, 100)) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _strings(values: pd.Series, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """The text of a categorical column for ``rows``, as an Arrow-backed string array."""
+    categories = pd.array(values.cat.categories.to_numpy(dtype=object).astype(str), dtype="str")
+    return categories.take(values.cat.codes.to_numpy()[rows])
+
+
+STATUS = pd.array(["", "no", "yes", "reversal"], dtype="str")
+
+
+def price_frame(lines: pd.DataFrame, book: Book, tolerance: Fraction = Fraction(1, 100)) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Price standard-named lines (all text, plus ``_row``).
 
-    Returns (priced rows with the added columns, error rows, amounts in cents by payer for the summary).
+    Returns (the positions of the lines priced, their added columns, the error rows, amounts in cents by
+    payer for the summary).
     """
-    def text(name: str) -> pd.Series:
-        return (lines[name] if name in lines else pd.Series("", index=lines.index)).fillna("").astype(str).reset_index(drop=True)
+    lines = lines.reset_index(drop=True)
 
-    billed, billed_known, billed_bad = _money(text("billed"), "billed charge")
-    paid, paid_known, paid_bad = _money(text("paid"), "paid amount", signed=True)
-    table = pd.DataFrame({"claim": text("claim_id").str.strip().to_numpy(), "date_of_service": text("date_of_service").to_numpy(),
-                          "code": text("hcpcs").to_numpy(), "modifiers": text("modifiers").to_numpy(),
-                          "units": text("units").to_numpy(), "place_of_service": text("place_of_service").to_numpy(),
-                          "zip_code": text("zip_code").to_numpy(), "locality": text("locality").to_numpy(),
-                          "payer": text("payer").to_numpy(),
+    def text(name: str) -> pd.Series:
+        return lines[name] if name in lines else pd.Series("", index=lines.index)
+
+    billed, billed_known, billed_bad = _money(text("billed"))
+    paid, paid_known, paid_bad = _money(text("paid"), signed=True)
+    table = pd.DataFrame({"claim": text("claim_id"), "date_of_service": text("date_of_service"), "code": text("hcpcs"),
+                          "modifiers": text("modifiers"), "units": text("units"), "place_of_service": text("place_of_service"),
+                          "zip_code": text("zip_code"), "locality": text("locality"), "payer": text("payer"),
                           "billed": pd.arrays.IntegerArray(billed, ~billed_known),
-                          "participating": book.practice.participating, "cf_track": book.practice.cf_track})  # fmt: skip
+                          "participating": book.practice.participating, "cf_track": book.practice.cf_track}, index=lines.index)  # fmt: skip
     priced = engine.price(table, engine.Book(book.schedules, book.contracts)).lines
-    errors = priced["error"].to_numpy(dtype=object)
-    errors = np.where(errors != "", errors, np.where(billed_bad, "billed charge is not an amount with at most 2 decimals",
-                                                     np.where(paid_bad, "paid amount is not an amount with at most 2 decimals", "")))  # fmt: skip
-    ok = errors == ""
+    ok = (priced["error"] == "").to_numpy() & ~billed_bad & ~paid_bad
+    bad_rows = np.flatnonzero(~ok)
+    errors = priced["error"].to_numpy(dtype=object)[bad_rows]
+    errors = np.where(errors != "", errors, np.where(billed_bad[bad_rows], "billed charge is not an amount with at most 2 decimals",
+                                                     "paid amount is not an amount with at most 2 decimals"))  # fmt: skip
+    rows = np.flatnonzero(ok)
     reversal = paid_known & (paid < 0)
     payment = priced["payer_payment"].to_numpy(np.int64) - priced["sequestration"].to_numpy(np.int64)
     judged = paid_known & ~reversal
     variance = paid - payment
     underpaid = judged & (variance < -int(tolerance * 100))
-    out = lines[ok].copy()
     allowed = priced["allowed"].to_numpy(np.int64)
-    out["expected_allowed"] = units_text(allowed[ok])
-    out["patient_share"] = units_text(priced["patient_share"].to_numpy(np.int64)[ok])
-    out["expected_payment"] = units_text(payment[ok])
-    out["variance"] = np.where(judged[ok], units_text(variance[ok]), "")
-    out["underpaid"] = np.where(judged[ok], np.where(underpaid[ok], "yes", "no"), np.where(reversal[ok], "reversal", ""))
-    out["edit"] = priced["edit"].to_numpy()[ok]
-    out["reason"] = priced["reason"].to_numpy()[ok]
-    out["release"] = priced["release"].to_numpy()[ok]
-    bad = lines[~ok][["_row"]].copy()
-    bad["reason"] = errors[~ok]
-    amounts = pd.DataFrame({"payer": priced["payer"].to_numpy()[ok], "lines": 1, "expected_allowed": allowed[ok],
-                            "expected_payment": payment[ok], "variance": np.where(judged, variance, 0)[ok],
-                            "underpaid": underpaid[ok].astype(int)})  # fmt: skip
-    return out, bad, amounts
+    out = pd.DataFrame({"expected_allowed": units_text(allowed[rows]),
+                        "patient_share": units_text(priced["patient_share"].to_numpy(np.int64)[rows]),
+                        "expected_payment": units_text(payment[rows]),
+                        "variance": units_text(pd.arrays.IntegerArray(variance[rows], ~judged[rows])),
+                        "underpaid": STATUS.take(np.where(judged, np.where(underpaid, 2, 1), np.where(reversal, 3, 0))[rows])})  # fmt: skip
+    for column in ("edit", "reason", "release"):
+        out[column] = priced[column].to_numpy()[rows] if not isinstance(priced[column].dtype, pd.CategoricalDtype) else \
+            pd.Categorical.from_codes(priced[column].cat.codes.to_numpy()[rows], categories=priced[column].cat.categories)  # fmt: skip
+    bad = lines.iloc[bad_rows][["_row"]].copy()
+    bad["reason"] = errors
+    amounts = pd.DataFrame({"payer": _strings(priced["payer"], rows), "lines": 1, "expected_allowed": allowed[rows],
+                            "expected_payment": payment[rows], "variance": np.where(judged, variance, 0)[rows],
+                            "underpaid": underpaid[rows].astype(int)})  # fmt: skip
+    return rows, out, bad, amounts
 
 
 # -- files: read in chunks, write as we go, all or nothing --------------------------------------
@@ -202,9 +213,10 @@ def read_chunks(path, rows_per_chunk: int = 1_000_000):
 class Output:
     """Writes chunks to a temporary file, renamed into place only when every chunk is written."""
 
-    def __init__(self, path):
-
+    def __init__(self, path, user_columns: set[str] | None = None):
+        """``user_columns``: the columns that hold the user's text, checked for formulas (default: all)."""
         self.path = Path(path)
+        self.user_columns = user_columns
         self.suffix = self.path.suffix.lower()
         if self.suffix not in (".csv", ".parquet", ".xlsx"):
             raise InputError("the output must end in .csv, .parquet or .xlsx", field="--output")
@@ -219,7 +231,10 @@ class Output:
         if self.suffix == ".xlsx":
             self.frames.append(frame)
             return
-        table = pa.Table.from_pandas(safe_frame(frame.astype(str)), preserve_index=False)
+        table = pa.Table.from_pandas(safe_frame(frame, self.user_columns), preserve_index=False)
+        for number, field in enumerate(table.schema):  # one dictionary index type in every chunk
+            if pa.types.is_dictionary(field.type):
+                table = table.set_column(number, field.name, table.column(number).cast(pa.dictionary(pa.int32(), pa.string())))
         if self.writer is None:
             self.writer = (pacsv.CSVWriter(self.temporary, table.schema) if self.suffix == ".csv"
                            else pq.ParquetWriter(self.temporary, table.schema))  # fmt: skip
@@ -258,8 +273,10 @@ class Summary:
             return
         grouped = amounts.groupby("payer").sum()
         self.totals = grouped if self.totals is None else self.totals.add(grouped, fill_value=0)
-        underpaid = amounts["underpaid"].to_numpy() == 1
-        under = priced[underpaid].assign(_variance=amounts["variance"].to_numpy()[underpaid])
+        variance = np.where(amounts["underpaid"].to_numpy() == 1, amounts["variance"].to_numpy(), 0)
+        worst = np.argsort(variance, kind="stable")[:10]
+        under = priced.iloc[worst[variance[worst] < 0]].drop(columns=["_row", "row"], errors="ignore")
+        under = under.assign(_variance=variance[worst[variance[worst] < 0]])
         pool = under if self.worst is None else pd.concat([self.worst, under])
         self.worst = pool.nsmallest(10, "_variance")
 
@@ -271,7 +288,7 @@ class Summary:
             shown[column] = units_text(shown[column].to_numpy(np.int64))
         text = shown.reset_index().to_string(index=False)
         if self.worst is not None and not self.worst.empty:
-            worst = self.worst.drop(columns=["_variance", "_row", "row"], errors="ignore")
+            worst = self.worst.drop(columns=["_variance"])
             text += "\n\nlargest underpayments:\n" + worst.to_string(index=False)
         return f"{text}\n\n{self.priced} lines priced, {self.failed} failed"
 
@@ -308,7 +325,7 @@ def price_file(source, output, book: Book, *, mapping=None, tolerance=Fraction(1
             raise InputError(error.message, file=Path(source).name, field=error.field) from None
         out.write(priced.rename(columns={"_row": "row"}))
         errors_out.write(failed.rename(columns={"_row": "row"}))
-        summary.add(priced.drop(columns="_row"), failed, amounts)
+        summary.add(priced, failed, amounts)
 
     try:
         carry, claim = None, None
@@ -318,6 +335,7 @@ def price_file(source, output, book: Book, *, mapping=None, tolerance=Fraction(1
                     claim = _claim_column(chunk.columns, mapping)
                 except InputError as error:
                     raise InputError(error.message, file=Path(source).name, field=error.field) from None
+                out.user_columns = {c for c in chunk.columns if c != "_row"}
             if carry is not None:
                 chunk = pd.concat([carry, chunk], ignore_index=True)
             chunk, carry = _split_last_claim(chunk, claim)
@@ -341,8 +359,8 @@ def _price_chunk(chunk: pd.DataFrame, mapping, book: Book, tolerance) -> tuple[p
     chunk = chunk.reset_index(drop=True)
     names = column_map([c for c in chunk.columns if c != "_row"], mapping)
     standard = chunk.rename(columns=names)[list(names.values()) + ["_row"]]
-    priced, failed, amounts = price_frame(standard, book, tolerance)
-    return chunk.loc[priced.index].join(priced[ADDED]), failed, amounts
+    rows, added, failed, amounts = price_frame(standard, book, tolerance)
+    return pd.concat([chunk.iloc[rows].reset_index(drop=True), added], axis=1), failed, amounts
 
 
 def _errors_name(output):
@@ -386,6 +404,7 @@ def price_file_dask(source, output, book: Book, *, scheduler: str | None = None,
             claim = _claim_column([str(c) for c in frame.columns], mapping)  # a bad header stops the run before any work
         except InputError as error:
             raise InputError(error.message, file=source.name, field=error.field) from None
+        out.user_columns = {str(c) for c in frame.columns}
         lengths = frame.map_partitions(len).compute().tolist()
         starts = np.cumsum([2] + lengths[:-1])
         parts = frame.to_delayed()
@@ -396,7 +415,7 @@ def price_file_dask(source, output, book: Book, *, scheduler: str | None = None,
             priced, failed, amounts = future.result()
             out.write(priced.rename(columns={"_row": "row"}))
             errors_out.write(failed.rename(columns={"_row": "row"}))
-            summary.add(priced.drop(columns="_row"), failed, amounts)
+            summary.add(priced, failed, amounts)
     except BaseException:
         out.abandon()
         errors_out.abandon()

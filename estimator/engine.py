@@ -52,6 +52,7 @@ from .parameters import in_force_key
 from .rules.contracts import contract_allowed, contract_reasons
 from .rules.cost_sharing import cost_sharing
 from .rules.edits import claim_edits
+from .rules.medicare import OUTPUT as FEE_COLUMNS
 from .rules.medicare import medicare_fees
 from .rules.multiple_procedures import multiple_procedures
 from .store import FeeSchedules
@@ -91,97 +92,122 @@ def in_year(day: dt.date, year: int) -> dt.date:
 
 
 # -- the input table --------------------------------------------------------------------------------
+#
+# Text columns are factorized: each distinct value is parsed and checked once, and lines carry
+# pandas categoricals. The few thousand distinct pricing contexts of a file are priced once each;
+# per line only integer arithmetic runs.
 
 
-def _text(frame: pd.DataFrame, name: str) -> pd.Series:
-    values = frame[name] if name in frame else pd.Series(DEFAULTS.get(name, ""), index=frame.index)
-    return values.astype(object).where(values.notna(), "").astype(str).str.strip()
+def _uniques(lines: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each line, its distinct values as stripped text)."""
+    if name not in lines:
+        return np.zeros(len(lines), np.int64), np.array([str(DEFAULTS.get(name, ""))], dtype=object)
+    codes, uniques = pd.factorize(lines[name].reset_index(drop=True), use_na_sentinel=False)
+    text = pd.Series(uniques, dtype=object).astype("string").fillna("").str.strip().to_numpy(dtype=object)
+    return codes, text
 
 
-def _fail(t: pd.DataFrame, mask, message, field: str) -> None:
-    """Mark lines that cannot be priced (the first error of a line wins), naming the input field."""
-    mask = np.asarray(mask, dtype=bool) & t["error"].eq("").to_numpy()
-    if mask.any():
-        t.loc[mask, "error"] = message if isinstance(message, str) else np.asarray(message, dtype=object)[mask]
-        t.loc[mask, "error_field"] = field
+def _category(codes: np.ndarray, values) -> pd.Categorical:
+    """Per-line categorical from the codes of the distinct values and those values parsed."""
+    values = np.asarray(values, dtype=object)
+    merged, categories = pd.factorize(values, use_na_sentinel=True)  # None (a date that is not one) has no category
+    return pd.Categorical.from_codes(merged[codes] if len(merged) else codes, categories=pd.Index(categories, dtype=object))
 
 
-def _days(values: pd.Series) -> np.ndarray:
-    """Dates (or ISO text, or US month/day/year) -> datetime.date objects, None where not a date."""
-    codes, uniques = pd.factorize(values.astype(object).where(values.notna(), ""), use_na_sentinel=False)
-    parsed = []
-    for value in uniques:
-        if isinstance(value, dt.datetime):
-            parsed.append(value.date())
-        elif isinstance(value, dt.date):
-            parsed.append(value)
-        else:
-            text = str(value).strip()[:40]
-            found = None
-            for pattern in ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
-                try:
-                    found = dt.datetime.strptime(text, pattern).date()
-                    break
-                except ValueError:
-                    continue
-            parsed.append(found)
-    return np.array(parsed, dtype=object)[codes]
+class _Errors:
+    """The first error of each line (text and the input field it is about)."""
+
+    def __init__(self, n: int):
+        self.message = np.full(n, "", dtype=object)
+        self.field = np.full(n, "", dtype=object)
+
+    def add(self, mask, message, field) -> None:
+        """``message`` and ``field``: one text, or an array with a value per line."""
+        mask = np.asarray(mask, dtype=bool) & (self.message == "")
+        if mask.any():
+            self.message[mask] = message if isinstance(message, str) else np.asarray(message, dtype=object)[mask]
+            self.field[mask] = field if isinstance(field, str) else np.asarray(field, dtype=object)[mask]
 
 
-def _units(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Whole units 1-9999 from numbers or text ("1", "1.00"); returns (units, bad)."""
-    if values.dtype.kind in "iu":
-        units = values.to_numpy(np.int64)
-        return units, (units < 1) | (units > 9999)
-    codes, uniques = pd.factorize(values.astype(object).where(values.notna(), "").astype(str).str.strip(), use_na_sentinel=False)
-    parsed = np.zeros(len(uniques), np.int64)
-    for i, text in enumerate(uniques):
-        match = re.fullmatch(r"(\d{1,4})(?:\.0*)?", text or "1")
-        parsed[i] = int(match.group(1)) if match else -1
-    units = parsed[codes]
-    return units, (units < 1) | (units > 9999)
+def _parse_day(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()[:40]
+    for pattern in ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
 
 
-def normalise(lines: pd.DataFrame, contracts: Mapping[str, Contract]) -> pd.DataFrame:
-    """The input table with every column present and checked; bad lines get an ``error``, never raise."""
+def _parse_units(text: str) -> int:
+    match = re.fullmatch(r"(\d{1,4})(?:\.0*)?", text or "1")
+    return int(match.group(1)) if match and 1 <= int(match.group(1)) <= 9999 else -1
+
+
+def normalise(lines: pd.DataFrame, contracts: Mapping[str, Contract]) -> tuple[pd.DataFrame, _Errors]:
+    """The input table with every column present and checked; bad lines get an error, never raise."""
     missing = [c for c in REQUIRED if c not in lines]
     if missing:
         raise InputError(f"the lines have no {', '.join(missing)}", field=missing[0])
-    t = pd.DataFrame(index=pd.RangeIndex(len(lines)))
-    t["error"], t["error_field"] = "", ""
-    t["order"] = np.arange(len(lines))
-    for name in ("claim", "label", "reason", "zip_code", "locality", "cf_track", "biller"):
-        t[name] = _text(lines, name).to_numpy()
-    t["floor"] = _text(lines, "work_gpci_floor").str.lower().to_numpy()
-    t["day"] = _days(lines["date_of_service"].reset_index(drop=True))
-    _fail(t, pd.isna(t["day"]).to_numpy(), "date of service is not a date (write it as 2026-03-02)", "date_of_service")
-    t["code"] = _text(lines, "code").str.upper().to_numpy()
-    _fail(t, ~t["code"].str.fullmatch(r"[0-9A-Z]{5}") & (t["biller"] != Biller.NOT_BILLED), "HCPCS code is not 5 letters or digits", "code")
-    modifiers = _text(lines, "modifiers").str.upper().str.findall(r"[0-9A-Z]+")
-    t["modifiers"] = modifiers.str.join(" ").to_numpy()
-    _fail(t, modifiers.map(lambda ms: any(len(m) != 2 for m in ms) or len(ms) > 4).to_numpy(),
-          "modifiers are up to four codes of 2 letters or digits", "modifiers")  # fmt: skip
-    t["pfs_modifier"] = modifiers.map(lambda ms: next((m for m in ms if m in ("26", "TC")), "")).to_numpy()
-    units, bad = _units(lines["units"].reset_index(drop=True) if "units" in lines else pd.Series(1, index=t.index))
-    t["units"] = np.where(bad, 1, units)
-    _fail(t, bad, "units must be a whole number from 1 to 9999", "units")
-    t["place_of_service"] = _text(lines, "place_of_service").str.zfill(2).to_numpy()
-    known = t["place_of_service"].isin(list(PLACES_OF_SERVICE))
-    _fail(t, ~known, "place of service is not " + ", ".join(PLACES_OF_SERVICE), "place_of_service")
-    t["setting"] = t["place_of_service"].map({c: p.setting.value for c, p in PLACES_OF_SERVICE.items()}).fillna("")
-    t["facility"] = t["place_of_service"].map({c: p.facility.value for c, p in PLACES_OF_SERVICE.items()}).fillna("")
+    n = len(lines)
+    errors = _Errors(n)
+    t = pd.DataFrame({"order": np.arange(n)})
+    for name in ("claim", "label", "reason", "zip_code", "locality", "cf_track"):
+        codes, text = _uniques(lines, name)
+        t[name] = _category(codes, text)
+    codes, text = _uniques(lines, "work_gpci_floor")
+    floor = np.array([v.lower() for v in text], dtype=object)
+    t["floor"] = _category(codes, floor)
+    errors.add(~np.isin(floor, ["", "on", "off"])[codes], "work GPCI floor is on, off or blank", "work_gpci_floor")
+    codes, text = _uniques(lines, "biller")
+    biller = np.array([v or Biller.PHYSICIAN.value for v in text], dtype=object)
+    t["biller"] = _category(codes, biller)
+    errors.add(~np.isin(biller, [b.value for b in Biller])[codes], "biller is not physician, facility or not billed", "biller")
+    codes, values = pd.factorize(lines["date_of_service"].reset_index(drop=True), use_na_sentinel=False)
+    days = np.array([_parse_day(v) for v in values], dtype=object)
+    t["day"] = _category(codes, days)
+    errors.add(pd.isna(days)[codes], "date of service is not a date (write it as 2026-03-02)", "date_of_service")
+    codes, text = _uniques(lines, "code")
+    code = np.array([v.upper() for v in text], dtype=object)
+    t["code"] = _category(codes, code)
+    bad_code = np.array([not re.fullmatch(r"[0-9A-Z]{5}", v) for v in code])[codes] & (t["biller"] != Biller.NOT_BILLED).to_numpy()
+    errors.add(bad_code, "HCPCS code is not 5 letters or digits", "code")
+    codes, text = _uniques(lines, "modifiers")
+    parts = [re.findall(r"[0-9A-Z]+", v.upper()) for v in text]
+    t["modifiers"] = _category(codes, [" ".join(p) for p in parts])
+    t["pfs_modifier"] = _category(codes, [next((m for m in p if m in ("26", "TC")), "") for p in parts])
+    errors.add(np.array([any(len(m) != 2 for m in p) or len(p) > 4 for p in parts])[codes],
+               "modifiers are up to four codes of 2 letters or digits", "modifiers")  # fmt: skip
+    if "units" in lines and lines["units"].dtype.kind in "iu":
+        units = lines["units"].to_numpy(np.int64)
+        units = np.where((units >= 1) & (units <= 9999), units, -1)
+    else:
+        codes, text = _uniques(lines, "units")
+        units = np.array([_parse_units(v) for v in text], np.int64)[codes]
+    errors.add(units < 0, "units must be a whole number from 1 to 9999", "units")
+    t["units"] = np.where(units < 0, 1, units)
+    codes, text = _uniques(lines, "place_of_service")
+    pos = np.array([v.zfill(2) for v in text], dtype=object)
+    t["place_of_service"] = _category(codes, pos)
+    errors.add(~np.isin(pos, list(PLACES_OF_SERVICE))[codes], "place of service is not " + ", ".join(PLACES_OF_SERVICE), "place_of_service")
+    t["setting"] = _category(codes, [PLACES_OF_SERVICE[p].setting.value if p in PLACES_OF_SERVICE else "" for p in pos])
+    t["facility"] = _category(codes, [PLACES_OF_SERVICE[p].facility.value if p in PLACES_OF_SERVICE else "" for p in pos])
     names = {name.lower(): name for name in contracts}
-    payer = _text(lines, "payer")
-    t["payer"] = payer.str.lower().map(names).fillna("").to_numpy()
-    _fail(t, t["payer"].eq(""), "payer is not a saved payer: " + payer, "payer")
-    _fail(t, ~t["biller"].isin([b.value for b in Biller]), "biller is not physician, facility or not billed", "biller")
-    billed = pd.array(lines["billed"], dtype="Int64") if "billed" in lines else pd.array([None] * len(t), dtype="Int64")
-    t["billed_known"] = ~pd.isna(billed)
+    codes, text = _uniques(lines, "payer")
+    payer = np.array([names.get(v.lower(), "") for v in text], dtype=object)
+    t["payer"] = _category(codes, payer)
+    message = np.array([f"payer is not a saved payer: {v}" for v in text], dtype=object)
+    errors.add(payer[codes] == "", message[codes], "payer")
+    billed = pd.array(lines["billed"], dtype="Int64") if "billed" in lines else pd.array([None] * n, dtype="Int64")
+    t["billed_known"] = ~np.asarray(pd.isna(billed))
     t["billed"] = np.asarray(billed.fillna(0), dtype=np.int64)
     t["deductible_owed"] = pd.array(lines["deductible"], dtype="Int64").fillna(0).to_numpy(np.int64) if "deductible" in lines else 0
     t["participating"] = lines["participating"].to_numpy(bool) if "participating" in lines else True
-    _fail(t, ~t["floor"].isin(["", "on", "off"]), "work GPCI floor is on, off or blank", "work_gpci_floor")
-    return t
+    return t, errors
 
 
 # -- the pricing context ----------------------------------------------------------------------------
@@ -190,7 +216,10 @@ def normalise(lines: pd.DataFrame, contracts: Mapping[str, Contract]) -> pd.Data
 def date_groups(schedules: FeeSchedules, days: np.ndarray) -> tuple[np.ndarray, list[dt.date]]:
     """Dates priced alike share a group: the same CMS files in force (or used as the latest held) and
     the same start of every dated rule. Returns the group of each date and each group's first date."""
-    codes, uniques = pd.factorize(pd.Series(days, dtype=object), use_na_sentinel=True)
+    if isinstance(days, pd.Categorical):
+        codes, uniques = days.codes, days.categories
+    else:
+        codes, uniques = pd.factorize(pd.Series(days, dtype=object), use_na_sentinel=True)
     keys, representative, group_of = {}, [], np.zeros(len(uniques), np.int64)
     for i, day in enumerate(uniques):
         key = in_force_key(schedules, day)
@@ -201,55 +230,116 @@ def date_groups(schedules: FeeSchedules, days: np.ndarray) -> tuple[np.ndarray, 
     return np.where(codes >= 0, group_of[np.maximum(codes, 0)], -1), representative
 
 
-def resolve_localities(t: pd.DataFrame, schedules: FeeSchedules, days: list[dt.date]) -> None:
-    """Carrier and locality of each line: its carrier-locality, else its ZIP through the ZIP5 file in
-    force (a ZIP split between localities needs the ZIP+4: said, never guessed), else national."""
-    t["carrier"], t["locality_number"] = "", ""
-    given = t["locality"].ne("")
-    parts = t.loc[given, "locality"].str.extract(r"^(\d{1,5})-(\d{1,2})$")
-    _fail(t, given & parts[0].reindex(t.index).isna(), "locality is not CARRIER-LOCALITY (e.g. 10112-00)", "locality")
-    t.loc[given, "carrier"] = parts[0].fillna("").str.zfill(5)
-    t.loc[given, "locality_number"] = parts[1].fillna("").str.zfill(2)
-    by_zip = ~given & t["zip_code"].ne("")
-    zips = t["zip_code"].str.extract(r"^(\d{5})(?:-?\d{4})?$")[0]
-    _fail(t, by_zip & zips.isna(), "ZIP code is not 5 digits (or ZIP+4)", "zip_code")
-    by_zip &= zips.notna() & t["error"].eq("")
-    for group, rows in t[by_zip].groupby("day_group", sort=False).groups.items():
-        try:
-            table = schedules.table(schedules.in_force("zip5", days[group])).set_index("zip")
-        except InputError as error:
-            _fail(t, t.index.isin(rows), error.message, "date_of_service")
-            continue
-        found = table.reindex(zips[rows].to_numpy())
-        absent = found["carrier"].isna().to_numpy()
-        split = found["plus4_flag"].eq("1").to_numpy()
-        mask = t.index.isin(rows)
-        _fail(t, mask & np.isin(t.index, rows[absent]), "ZIP code is not in the CMS ZIP5 file", "zip_code")
-        _fail(t, mask & np.isin(t.index, rows[split]), "ZIP code is split between Medicare localities (give the carrier-locality)", "zip_code")
-        t.loc[rows, "carrier"] = found["carrier"].fillna("").to_numpy()
-        t.loc[rows, "locality_number"] = found["locality"].fillna("").to_numpy()
-    ok_locality = given & t["error"].eq("")
-    for group, rows in t[ok_locality].groupby("day_group", sort=False).groups.items():
-        try:
-            gpci = schedules.table(schedules.in_force("gpci", days[group]))
-        except InputError:
-            continue  # the fee rule reports the missing GPCI file
-        held = pd.MultiIndex.from_frame(gpci[["carrier", "locality"]])
-        asked = pd.MultiIndex.from_arrays([t.loc[rows, "carrier"], t.loc[rows, "locality_number"]])
-        _fail(t, t.index.isin(rows[~asked.isin(held)]), "unknown Medicare locality (write it as CARRIER-LOCALITY, e.g. 10112-00)", "locality")
+def _combine(*codes: np.ndarray) -> np.ndarray:
+    """One integer key for the combination of several integer codes (each >= 0): a mixed-radix number
+    while it fits in 62 bits, renumbered densely when it would not."""
+    key = np.zeros(len(codes[0]), np.int64)
+    size = 1
+    for column in codes:
+        column = np.asarray(column, np.int64)
+        radix = int(column.max(initial=0)) + 1
+        if size * radix >= 2**62:
+            key = pd.factorize(key)[0].astype(np.int64)
+            size = int(key.max(initial=0)) + 1
+        key = key * radix + column
+        size *= radix
+    return key
 
 
-def _context(t: pd.DataFrame, schedules: FeeSchedules) -> list[dt.date]:
-    """Date groups, localities and claim keys of the lines (once per distinct value)."""
-    groups, days = date_groups(schedules, t["day"].to_numpy())
-    t["day_group"] = groups
-    t.loc[groups < 0, "day_group"] = 0
-    resolve_localities(t, schedules, days)
-    claim = np.where(t["claim"].ne(""), "c" + t["claim"], "line " + t["order"].astype(str))
-    t["claim_known"] = t["claim"].ne("").to_numpy()
-    t["payer_claim"] = pd.factorize(pd.Series(claim) + "\x1f" + t["payer"])[0]
-    t["claim_group"] = pd.factorize(pd.Series(claim) + "\x1f" + t["payer"] + "\x1f" + t["day"].astype(str))[0]
-    return days
+def resolve_localities(places: pd.DataFrame, schedules: FeeSchedules, days: list[dt.date]) -> pd.DataFrame:
+    """Carrier and locality of each (day_group, zip_code, locality) row: its carrier-locality, else its
+    ZIP through the ZIP5 file in force (a ZIP split between localities needs the ZIP+4: said, never
+    guessed), else national. Returns carrier, locality, error, error_field."""
+    out = pd.DataFrame({"carrier": "", "locality": "", "error": "", "error_field": ""}, index=places.index)
+
+    def fail(mask, message, field):
+        mask = np.asarray(mask, bool) & out["error"].eq("").to_numpy()
+        out.loc[mask, "error"], out.loc[mask, "error_field"] = message, field
+
+    given = places["locality"].ne("").to_numpy()
+    parts = places["locality"].str.extract(r"^(\d{1,5})-(\d{1,2})$")
+    fail(given & parts[0].isna().to_numpy(), "locality is not CARRIER-LOCALITY (e.g. 10112-00)", "locality")
+    out.loc[given, "carrier"] = parts[0].fillna("").str.zfill(5)[given]
+    out.loc[given, "locality"] = parts[1].fillna("").str.zfill(2)[given]
+    zips = places["zip_code"].str.extract(r"^(\d{5})(?:-?\d{4})?$")[0]
+    by_zip = ~given & places["zip_code"].ne("").to_numpy()
+    fail(by_zip & zips.isna().to_numpy(), "ZIP code is not 5 digits (or ZIP+4)", "zip_code")
+    for group in np.unique(places["day_group"].to_numpy()):
+        rows = (places["day_group"] == group).to_numpy()
+        zip_rows = rows & by_zip & zips.notna().to_numpy()
+        if zip_rows.any():
+            try:
+                table = schedules.table(schedules.in_force("zip5", days[group])).set_index("zip")
+            except InputError as error:
+                fail(zip_rows, error.message, "date_of_service")
+                continue
+            found = table.reindex(zips[zip_rows].to_numpy())
+            absent, split = np.zeros(len(out), bool), np.zeros(len(out), bool)
+            absent[zip_rows] = found["carrier"].isna().to_numpy()
+            split[zip_rows] = found["plus4_flag"].eq("1").to_numpy()
+            fail(absent, "ZIP code is not in the CMS ZIP5 file", "zip_code")
+            fail(split, "ZIP code is split between Medicare localities (give the carrier-locality)", "zip_code")
+            out.loc[zip_rows, "carrier"] = found["carrier"].fillna("").to_numpy()
+            out.loc[zip_rows, "locality"] = found["locality"].fillna("").to_numpy()
+        named = rows & given & out["error"].eq("").to_numpy()
+        if named.any():
+            try:
+                gpci = schedules.table(schedules.in_force("gpci", days[group]))
+            except InputError:
+                continue  # the fee rule reports the missing GPCI file
+            held = pd.MultiIndex.from_frame(gpci[["carrier", "locality"]])
+            asked = pd.MultiIndex.from_arrays([out.loc[named, "carrier"], out.loc[named, "locality"]])
+            unknown = np.zeros(len(out), bool)
+            unknown[np.flatnonzero(named)[~asked.isin(held)]] = True
+            fail(unknown, "unknown Medicare locality (write it as CARRIER-LOCALITY, e.g. 10112-00)", "locality")
+    return out
+
+
+def _broadcast(t: pd.DataFrame, table: pd.DataFrame, at: np.ndarray, defaults: Mapping) -> None:
+    """Copy the per-context ``table`` onto the lines (``at``: each line's row of the table, -1: none);
+    ``defaults`` gives each column's value for lines without a context, and by its type whether the
+    column is text (a categorical on the lines) or a number."""
+    for name in table.columns:
+        default = defaults[name]
+        if isinstance(default, str):
+            t[name] = _category(np.where(at >= 0, at, len(table)), np.append(table[name].to_numpy(dtype=object), default))
+        else:
+            t[name] = _take(table[name].to_numpy(), at, default)
+
+
+def _context(t: pd.DataFrame, errors: _Errors, schedules: FeeSchedules) -> tuple[list[dt.date], np.ndarray]:
+    """Date groups, localities and claim keys of the lines, each worked out once per distinct value;
+    returns the representative day of each date group and each line's pricing context (-1: none)."""
+    groups, days = date_groups(schedules, t["day"].array)
+    t["day_group"] = np.maximum(groups, 0)
+    place_key = _combine(t["day_group"].to_numpy(), t["zip_code"].cat.codes.to_numpy(), t["locality"].cat.codes.to_numpy())
+    unique, first = np.unique(place_key, return_index=True)
+    places = pd.DataFrame({"day_group": t["day_group"].to_numpy()[first], "zip_code": t["zip_code"].astype(object).to_numpy()[first],
+                           "locality": t["locality"].astype(object).to_numpy()[first]})  # fmt: skip
+    resolved = resolve_localities(places, schedules, days)
+    at = np.searchsorted(unique, place_key)
+    errors.add(resolved["error"].to_numpy(dtype=object)[at] != "", resolved["error"].to_numpy(dtype=object)[at],
+               resolved["error_field"].to_numpy(dtype=object)[at])  # fmt: skip
+    t = t.rename(columns={"locality": "locality_given"})
+    t["carrier"] = _category(at, resolved["carrier"].to_numpy(dtype=object))
+    t["locality"] = _category(at, resolved["locality"].to_numpy(dtype=object))
+    claim_known = (t["claim"] != "").to_numpy()
+    claim = np.where(claim_known, t["claim"].cat.codes.to_numpy(), len(t["claim"].cat.categories) + t["order"].to_numpy())
+    payer = t["payer"].cat.codes.to_numpy()
+    day = t["day"].cat.codes.to_numpy()
+    t["claim_known"] = claim_known
+    t["payer_claim"] = pd.factorize(_combine(claim, payer))[0]  # dense group numbers
+    t["claim_group"] = pd.factorize(_combine(claim, payer, np.maximum(day, 0)))[0]
+    ok = errors.message == ""
+    context = _combine(t["day_group"].to_numpy(), *(t[c].cat.codes.to_numpy() for c in CONTEXT[1:]))
+    return days, np.where(ok, context, -1), t
+
+
+CONTEXT = ["day_group", "code", "pfs_modifier", "carrier", "locality", "setting", "facility", "biller", "cf_track", "floor"]
+SHARING = ["payer", "payer_claim", "claim_known", "day_group", "allowed", "deductible_owed", "coinsurance_rate", "coinsurance_up"]
+PRICING = ["day", "code", "key", "pfs_modifier", "modifiers", "units", "category", "share_num", "share_den", "medicare", "unit_fee",
+           "total_rvu", "billed", "billed_known", "setting", "facility", "biller", "cf_track", "floor", "carrier", "locality",
+           "participating"]  # fmt: skip
 
 
 # -- the engine -------------------------------------------------------------------------------------
@@ -262,98 +352,215 @@ def price(lines: pd.DataFrame, book: Book, *, reasons: bool = True, edits: bool 
 
     ``edits=False`` prices each line as a list price: no claim edits and no multiple-procedure rules
     (a fee schedule of codes, each on its own)."""
-    t = normalise(lines, book.contracts)
-    days = _context(t, book.schedules)
-    t = t.rename(columns={"locality": "locality_given"}).rename(columns={"locality_number": "locality"})
+    t, errors = normalise(lines, book.contracts)
+    days, context, t = _context(t, errors, book.schedules)
     notes: list[str] = []
-    fees, fee_notes = medicare_fees(t, book.schedules, days)
+    ids, first = np.unique(context[context >= 0], return_index=True)
+    rows = np.flatnonzero(context >= 0)[first]
+    contexts = pd.DataFrame({c: (t[c].to_numpy()[rows] if c == "day_group" else t[c].astype(object).to_numpy()[rows]) for c in CONTEXT})
+    contexts["error"] = ""
+    fees, fee_notes = medicare_fees(contexts, book.schedules, days)
     notes += fee_notes
-    t["error"], t["pfs_modifier"] = fees.pop("error"), fees.pop("pfs_modifier")
-    t["error_field"] = np.where(t["error_field"].eq("") & t["error"].ne(""), fees.pop("error_field"), t["error_field"])
-    t = t.join(fees)
+    at = np.full(len(t), -1, np.int64)
+    known = context >= 0
+    at[known] = np.searchsorted(ids, context[known])
+    fee_errors = _take(fees.pop("error").to_numpy(dtype=object), at, "")
+    fee_fields = _take(fees.pop("error_field").to_numpy(dtype=object), at, "")
+    errors.add(known & (fee_errors != ""), fee_errors, "code")
+    errors.field[known & (fee_errors != "") & (errors.message == fee_errors)] = fee_fields[known & (fee_errors != "") & (errors.message == fee_errors)]
+    t = t.drop(columns=["pfs_modifier"])
+    _broadcast(t, fees, at, FEE_COLUMNS)
+    ok = errors.message == ""
     professional = (t["edit"] == Edit.PROFESSIONAL).to_numpy()  # billed as -26: the line says so
-    t.loc[professional, "modifiers"] = ("26 " + t.loc[professional, "modifiers"]).str.strip()
+    t["modifiers"] = _join_where(t["modifiers"].array, professional, np.full(professional.sum(), "26", dtype=object), first=True)
     pfs_line = t["category"].isin([Category.PROCEDURE, Category.GUIDANCE, Category.EM]).to_numpy()
     t["unit_nonpar"] = np.where(pfs_line, t["unit_nonpar"], t["unit_fee"])
-    ok = t["error"].eq("").to_numpy()
-    t["eligible"] = ok & (t["biller"] == Biller.PHYSICIAN).to_numpy() & (t["edit"] != Edit.NOT_PAID).to_numpy()
-    if not edits:
-        t["eligible"] = False
+    t["eligible"] = ok & (t["biller"] == Biller.PHYSICIAN).to_numpy() & (t["edit"] != Edit.NOT_PAID).to_numpy() & edits
     found, edit_notes = claim_edits(t, book.schedules, days)
     notes += edit_notes
-    denied = found["denied"].to_numpy()
-    t["edit"] = np.where(denied, found["edit"], t["edit"])
-    t["edit_reason"] = (t["edit_reason"] + " " + found["edit_reason"]).str.strip()
+    denied = found["denied"]
+    edit = _replace_where(t["edit"].array, denied, found["edit"][denied])
+    edit_reason = _join_where(t["edit_reason"].array, denied, found["edit_reason"][denied])
     t["eligible"] = t["eligible"].to_numpy() & ~denied & (t["category"] != Category.DRUG).to_numpy() & (t["unit_fee"] > 0).to_numpy()
     shares = multiple_procedures(t, days)
     t["share_num"] = np.where(denied, 0, shares["share_num"])
     t["share_den"] = np.where(denied, 1, shares["share_den"])
-    reduced = shares["reduced"].to_numpy() & ~denied
-    t.loc[reduced, "edit"] = Edit.MULTIPLE_PROCEDURE.value
-    t["edit_reason"] = (t["edit_reason"] + " " + shares["reason"]).str.strip()
+    reduced = shares["reduced"] & ~denied
+    t["edit"] = _replace_where(edit, reduced, np.full(reduced.sum(), Edit.MULTIPLE_PROCEDURE.value, dtype=object))
+    t["edit_reason"] = _join_where(edit_reason, reduced, shares["reason"][reduced])
     units, num, den = t["units"].to_numpy(np.int64), t["share_num"].to_numpy(np.int64), t["share_den"].to_numpy(np.int64)
     par = ratio_to_cents(units * t["unit_fee"].to_numpy(np.int64), num, den * 10)
     nonpar = ratio_to_cents(units * t["unit_nonpar"].to_numpy(np.int64), num, den * 10)
-    t["medicare"] = np.where(t["participating"].to_numpy(bool), par, nonpar)
+    participating = t["participating"].to_numpy(bool)
+    t["medicare"] = np.where(participating, par, nonpar)
     limiting = ratio_to_cents(units * t["unit_limiting"].to_numpy(np.int64), num, den * 10)
-    shown = ~t["participating"].to_numpy(bool) & t["limiting_known"].to_numpy(bool)
-    t["limiting_charge"] = pd.arrays.IntegerArray(limiting, ~shown)
-    t["key"] = t["code"] + np.where(t["pfs_modifier"] != "", "-" + t["pfs_modifier"], "")
-    _payers(t, book, days, notes)
-    failed = ~t["error"].eq("").to_numpy()
-    t.loc[failed, ["medicare", "allowed"]] = 0
-    t = t.sort_values(["payer_claim", "order"], kind="stable")
-    t = t.join(cost_sharing(t, dict(book.contracts), days).rename(columns={"deductible": "deductible_applied"}))
-    t = t.sort_values("order", kind="stable")
+    t["limiting_charge"] = pd.arrays.IntegerArray(limiting, participating | ~t["limiting_known"].to_numpy(bool))
+    t["key"] = _keys(t)
+    t["error"] = pd.Categorical(errors.message)
+    t["error_field"] = pd.Categorical(errors.field)
+    failed = ~ok
+    _payers(t, book, days, notes, failed, reasons)
+    order = np.lexsort((t["order"].to_numpy(), t["payer_claim"].to_numpy()))
+    sharing = cost_sharing(t[SHARING].iloc[order], dict(book.contracts), days).rename(columns={"deductible": "deductible_applied"})
+    for column in sharing.columns:
+        values = np.empty(len(t), np.int64)
+        values[order] = sharing[column].to_numpy()
+        t[column] = values
     t["patient_share"] = t["copay"] + t["deductible_applied"] + t["coinsurance"]
     t["expected"] = t["patient_share"] + t["payer_payment"] - t["sequestration"]
     if reasons:  # a contract's own reason replaces the coder's, which the Medicare claim shows
-        medicare_method = t["payer"].map({name: c.method == Method.MEDICARE for name, c in book.contracts.items()}).fillna(True)
-        coding = t["reason"].where(medicare_method.astype(bool) | t["pricing_reason"].eq(""), "")
-        t["reason"] = (coding + " " + t["edit_reason"] + " " + t["pricing_reason"]).str.replace(r"\s+", " ", regex=True).str.strip()
-    t = t.rename(columns={"day": "date_of_service"}).reset_index(drop=True)
+        medicare_method = np.array([not p or book.contracts[p].method == Method.MEDICARE for p in t["payer"].cat.categories])
+        own = ~medicare_method[t["payer"].cat.codes.to_numpy()] & (t["pricing_reason"] != "").to_numpy()
+        coding = np.where(own, -1, t["reason"].cat.codes.to_numpy())
+        t["reason"] = _reasons((coding, t["reason"].cat.categories), _parts(t["edit_reason"]), _parts(t["pricing_reason"]))
+    t = t.rename(columns={"day": "date_of_service"})
     extra = [c for c in lines.columns if c not in t.columns and c not in INPUTS]
     if extra:  # the caller's own columns ride along
         t = pd.concat([t, lines[extra].reset_index(drop=True)], axis=1)
     return Priced(t, list(dict.fromkeys(notes)))
 
 
-def _payers(t: pd.DataFrame, book: Book, days: list[dt.date], notes: list[str]) -> None:
-    """Each payer's contract over its lines: allowed, rule, and the pricing reason."""
-    t["allowed"], t["pricing_reason"], t["base_unit"] = 0, "", t["unit_fee"]
-    for payer, rows in t.groupby("payer", sort=False).groups.items():
-        if not payer:
+def _take(values: np.ndarray, at: np.ndarray, default) -> np.ndarray:
+    """values[at] per line, ``default`` where ``at`` is -1."""
+    return np.append(values, default)[np.where(at >= 0, at, len(values))]
+
+
+def _replace_where(values: pd.Categorical, mask: np.ndarray, new: np.ndarray) -> pd.Categorical:
+    """``values`` with the lines of ``mask`` set to ``new`` (one text per masked line)."""
+    if not mask.any():
+        return values
+    codes, uniques = pd.factorize(np.asarray(new, dtype=object), use_na_sentinel=False)
+    categories = list(values.categories)
+    index = {c: i for i, c in enumerate(categories)}
+    for value in uniques:
+        if value not in index:
+            index[value] = len(categories)
+            categories.append(value)
+    out = values.codes.astype(np.int64).copy()
+    out[mask] = np.array([index[v] for v in uniques], np.int64)[codes]
+    return pd.Categorical.from_codes(out, categories=pd.Index(categories, dtype=object))
+
+
+def _join_where(values: pd.Categorical, mask: np.ndarray, added: np.ndarray, *, first: bool = False) -> pd.Categorical:
+    """``values`` with ``added`` joined (after it, or before it with ``first``) on the lines of ``mask``,
+    each distinct pair joined once."""
+    if not mask.any():
+        return values
+    current = values.codes[mask]
+    codes, uniques = pd.factorize(np.asarray(added, dtype=object), use_na_sentinel=False)
+    pair = _combine(current.astype(np.int64), codes)
+    unique, at = np.unique(pair, return_index=True)
+    texts = []
+    for i in at:
+        old, new = values.categories[current[i]] if current[i] >= 0 else "", uniques[codes[i]]
+        texts.append(" ".join(x for x in ((new, old) if first else (old, new)) if x))
+    return _replace_where(values, mask, np.array(texts, dtype=object)[np.searchsorted(unique, pair)])
+
+
+def _parts(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    return values.cat.codes.to_numpy(), values.cat.categories
+
+
+def _reasons(*parts: tuple[np.ndarray, pd.Index]) -> pd.Categorical:
+    """The parts of each line's reason joined (codes into texts; -1: none), once per combination."""
+    combined = _combine(*(codes + 1 for codes, _ in parts))
+    unique, first = np.unique(combined, return_index=True)
+    named = [(codes[first], np.asarray(texts, dtype=object)) for codes, texts in parts]
+    pieces = [np.where(codes >= 0, texts[np.maximum(codes, 0)] if len(texts) else "", "") for codes, texts in named]
+    written = [re.sub(r"\s+", " ", " ".join(str(p) for p in row if p).strip()) for row in zip(*pieces)]
+    return _category(np.searchsorted(unique, combined), written)
+
+
+def _keys(t: pd.DataFrame) -> pd.Categorical:
+    """How contracts name a line: the code, with -26 or -TC when the line is priced as that component."""
+    combined = _combine(t["code"].cat.codes.to_numpy(), t["pfs_modifier"].cat.codes.to_numpy())
+    unique, first = np.unique(combined, return_index=True)
+    codes, modifiers = t["code"].astype(object).to_numpy()[first], t["pfs_modifier"].astype(object).to_numpy()[first]
+    names = np.array([c + (f"-{m}" if m else "") for c, m in zip(codes, modifiers)], dtype=object)
+    return pd.Categorical(names[np.searchsorted(unique, combined)])
+
+
+def _payers(t: pd.DataFrame, book: Book, days: list[dt.date], notes: list[str], failed: np.ndarray, reasons: bool) -> None:
+    """Each payer's contract over its lines: allowed, rule, base and the pricing reason."""
+    allowed = np.zeros(len(t), np.int64)
+    base = t["unit_fee"].to_numpy(np.int64).copy()
+    pricing, texts = np.full(len(t), -1, np.int64), []
+    payer_codes = t["payer"].cat.codes.to_numpy()
+    columns = t[PRICING]
+    for number, payer in enumerate(t["payer"].cat.categories):
+        rows = np.flatnonzero((payer_codes == number) & ~failed)
+        if not payer or not len(rows):
             continue
         contract = book.contracts[payer]
-        lines = t.loc[rows]
+        lines = columns.iloc[rows]
         label = "Medicare"
         if contract.method == Method.PERCENT_OF_MEDICARE and (contract.medicare_year or contract.locality):
             lines = lines.assign(base_unit=_pinned_base(lines, contract, book.schedules, notes))
             label = f"Medicare {contract.medicare_year}" if contract.medicare_year else "Medicare of the year of service"
             label += f" ({contract.locality})" if contract.locality else ""
-        elif contract.method == Method.PERCENT_OF_MEDICARE:
-            label = "Medicare of the year of service"
+        else:
+            lines = lines.assign(base_unit=lines["unit_fee"])
+            label = "Medicare of the year of service" if contract.method == Method.PERCENT_OF_MEDICARE else label
         priced = contract_allowed(lines, contract)
-        t.loc[rows, "allowed"] = priced["allowed"].to_numpy()
-        t.loc[rows, "base_unit"] = lines["base_unit"].to_numpy()
-        reasons = contract_reasons(lines.join(priced[["rule", "lesser"]]), contract, label)
-        if contract.method == Method.MEDICARE:
-            setting = np.where(lines["setting"] == "facility", "facility", "non-facility")
-            rates = np.where(lines["participating"], "par ", "non-par (95%) ")
-            pfs = lines["category"].isin([Category.PROCEDURE, Category.GUIDANCE, Category.EM]).to_numpy() & (lines["share_num"] > 0).to_numpy()
-            reasons = pd.Series(np.where(pfs, "Priced at the " + rates + setting + " PFS amount.", ""), index=rows) + " " + reasons
-        t.loc[rows, "pricing_reason"] = reasons.to_numpy()
+        allowed[rows] = priced["allowed"].to_numpy()
+        base[rows] = lines["base_unit"].to_numpy()
+        if reasons:
+            codes, written = _pricing_reasons(lines.join(priced[["rule", "lesser"]]), contract, label)
+            pricing[rows] = codes + len(texts)
+            texts += list(written)
+    t["allowed"], t["base_unit"] = allowed, base
+    t["pricing_reason"] = pd.Categorical.from_codes(pricing, categories=pd.Index(range(len(texts)))).rename_categories(texts) \
+        if len(set(texts)) == len(texts) else _category(np.where(pricing >= 0, pricing, len(texts)), texts + [""])  # fmt: skip
+    t.loc[failed, "medicare"] = 0
+
+
+REASON_KEY = ["rule", "lesser", "code", "key", "units", "share_num", "share_den", "base_unit", "billed", "total_rvu", "setting",
+              "participating", "category"]  # fmt: skip
+
+
+def _pricing_reasons(lines: pd.DataFrame, contract: Contract, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """The contract's reason for each line (an index into the texts returned), written once per distinct
+    combination of what it says: amounts count only for the rules that name them."""
+    lesser = lines["lesser"].to_numpy(bool)
+    names_charge = lesser | (lines["rule"] == "percent_of_charges").to_numpy()
+    names_base = (lines["rule"] == "percent_of_medicare").to_numpy()
+
+    def codes(column: str) -> np.ndarray:
+        values = lines[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            return values.cat.codes.to_numpy() + 1
+        if column == "billed":
+            values = np.where(names_charge, values, -1)
+        elif column in ("base_unit", "share_num", "share_den"):
+            values = np.where(names_base, values, -1)
+        return pd.factorize(np.asarray(values))[0]
+
+    key = _combine(*(codes(c) for c in REASON_KEY))
+    unique, first = np.unique(key, return_index=True)
+    sample = lines.iloc[first]
+    sample = sample.astype({c: object for c in sample.columns if isinstance(sample[c].dtype, pd.CategoricalDtype)})
+    text = contract_reasons(sample, contract, label).to_numpy(dtype=object)
+    if contract.method == Method.MEDICARE:
+        setting = np.where(sample["setting"] == "facility", "facility", "non-facility")
+        rates = np.where(sample["participating"], "par ", "non-par (95%) ")
+        pfs = sample["category"].isin([Category.PROCEDURE, Category.GUIDANCE, Category.EM]).to_numpy() & (sample["share_num"] > 0).to_numpy()
+        text = np.array([f"Priced at the {r}{s} PFS amount. {x}".strip() if p else x for r, s, x, p in zip(rates, setting, text, pfs)],
+                        dtype=object)  # fmt: skip
+    return np.searchsorted(unique, key), text
 
 
 def _pinned_base(lines: pd.DataFrame, contract: Contract, schedules: FeeSchedules, notes: list[str]) -> np.ndarray:
     """Medicare par per unit of the same line in the contract's pinned year and locality (0 where that
-    year or locality has no amount for it, with a note). Another year is priced at its standard CF."""
+    year or locality has no amount for it, with a note), priced once per distinct line. Another year is
+    priced at its standard CF."""
     base = np.zeros(len(lines), np.int64)
-    live = (lines["error"].eq("") & lines["biller"].eq(Biller.PHYSICIAN)).to_numpy()
+    live = (lines["biller"] == Biller.PHYSICIAN).to_numpy()
     if not live.any():
         return base
-    shifted = lines.loc[live, ["day", "code", "pfs_modifier", "setting", "facility", "biller", "cf_track", "floor",
-                               "carrier", "locality"]].copy()  # fmt: skip
+    columns = ["day", "code", "pfs_modifier", "setting", "facility", "biller", "cf_track", "floor", "carrier", "locality"]
+    key = _combine(*(pd.factorize(lines[c])[0] for c in columns))
+    unique, first = np.unique(key[live], return_index=True)
+    shifted = lines.iloc[np.flatnonzero(live)[first]][columns].astype(object).reset_index(drop=True)
     if contract.medicare_year:
         moved = [in_year(day, contract.medicare_year) for day in shifted["day"]]
         shifted["cf_track"] = np.where([m.year != d.year for m, d in zip(moved, shifted["day"])], "standard", shifted["cf_track"])
@@ -368,5 +575,6 @@ def _pinned_base(lines: pd.DataFrame, contract: Contract, schedules: FeeSchedule
         where = f"{contract.medicare_year or 'the year of service'}" + (f" in {contract.locality}" if contract.locality else "")
         notes.append(f"Medicare {where} has no amount for {', '.join(sorted(set(shifted.loc[missing, 'code'])))}: "
                      f"{contract.payer}'s percentage applies to 0.")  # fmt: skip
-    base[live] = np.where(missing, 0, fees["unit_fee"].to_numpy(np.int64))
+    per_line = np.where(missing, 0, fees["unit_fee"].to_numpy(np.int64))
+    base[live] = per_line[np.searchsorted(unique, key[live])]
     return base

@@ -94,18 +94,23 @@ def round_cents(amount: Decimal | Fraction) -> Decimal:
     return cents_to_decimal(cents + (2 * remainder >= amount.denominator))
 
 
-def units_text(units, places: int = 2) -> np.ndarray:
+def units_text(units, places: int = 2):
     """Integer counts of 10**-places (nullable, possibly negative) -> text with exactly ``places``
-    decimals ("-12.05"); missing values become "". Vectorised with pyarrow compute."""
+    decimals ("-12.05"); missing values become "". Vectorised with pyarrow compute; returns a pandas
+    string array backed by Arrow (no Python object per value)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     values = pd.array(units, dtype="Int64")
-    missing = values.isna()
+    missing = np.asarray(values.isna())
     numbers = values.to_numpy(dtype=np.int64, na_value=0)
     whole, part = np.divmod(np.abs(numbers), 10**places)
     text = pc.cast(pa.array(whole), pa.string())
     if places:
         text = pc.binary_join_element_wise(text, pc.utf8_lpad(pc.cast(pa.array(part), pa.string()), places, "0"), ".")
-    text = pc.binary_join_element_wise(pa.array(np.where(numbers < 0, "-", "")), text, "")
-    return np.where(missing, "", text.to_numpy(zero_copy_only=False))
+    negative = numbers < 0
+    if negative.any():
+        text = pc.if_else(pa.array(negative), pc.binary_join_element_wise(pa.scalar("-"), text, ""), text)
+    if missing.any():
+        text = pc.if_else(pa.array(missing), "", text)
+    return pd.array(text, dtype="str")

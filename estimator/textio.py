@@ -134,20 +134,23 @@ def spreadsheet_safe(values: pd.Series) -> pd.Series:
 
     if values.dtype.kind in "biufM" or values.empty:
         return values
-    text = pa.array(values.astype("string").fillna(""), type=pa.string(), from_pandas=True)
-    risky = pc.and_(pc.match_substring_regex(text, r"^[=+\-@\t\r]"), pc.invert(pc.match_substring_regex(text, _NUMBER.pattern.join("^$"))))
+    text = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
+    risky = pc.fill_null(pc.match_substring_regex(text, r"^[=+\-@\t\r]"), False)
     if not pc.any(risky).as_py():
         return values
+    risky = pc.and_(risky, pc.invert(pc.fill_null(pc.match_substring_regex(text, _NUMBER.pattern.join("^$")), False)))
     mask = risky.to_numpy(zero_copy_only=False)
     out = values.astype(object).copy()
     out[mask] = "'" + values[mask].astype(str)
     return out
 
 
-def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every text column of a table made spreadsheet-safe (for CSV and xlsx exports)."""
+def safe_frame(frame: pd.DataFrame, columns: set[str] | None = None) -> pd.DataFrame:
+    """Every text column of a table (or of ``columns``) made spreadsheet-safe (for CSV and xlsx exports)."""
     out = frame.copy()
     for column in out.columns:
+        if columns is not None and column not in columns:
+            continue
         if out[column].dtype == object or isinstance(out[column].dtype, pd.StringDtype):
             out[column] = spreadsheet_safe(out[column])
     out.columns = [spreadsheet_safe(pd.Series([str(c)]))[0] for c in out.columns]

@@ -31,16 +31,32 @@ from ..contracts import Contract
 from ..domain import Category, DrugMethod, Method
 from ..money import ratio_to_cents, units_text
 from ..parameters import rate
-from .edits import has_modifier
+from .columns import has_modifier, value_codes
 
 MICRO = 10**6  # contract amounts per unit are read to 6 decimals
 
 
+def _lookup(values: pd.Series, table: dict) -> np.ndarray:
+    """``table[value]`` for each line (NaN where absent), worked out once per distinct value."""
+    codes, uniques = value_codes(values)
+    found = np.array([table.get(str(u), np.nan) for u in uniques] + [np.nan], dtype=float)
+    return found[codes]
+
+
 def _per_unit(table: dict[str, Decimal], keys: pd.Series, codes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Per-unit amounts in 10**-6 dollars found by code-modifier first, then code; and where found."""
+    if not table:
+        return np.zeros(len(keys), np.int64), np.zeros(len(keys), bool)
     scaled = {k: int(v * MICRO) for k, v in table.items()}
-    found = keys.map(scaled).fillna(codes.map(scaled))
-    return found.fillna(0).to_numpy(np.int64), found.notna().to_numpy()
+    by_key = _lookup(keys, scaled)
+    found = np.where(np.isnan(by_key), _lookup(codes, scaled), by_key)
+    return np.nan_to_num(found).astype(np.int64), ~np.isnan(found)
+
+
+RULES = ("medicare", "percent_of_medicare", "fee_schedule", "dollars_per_rvu", "percent_of_charges", "fee_missing",
+         "charge_missing", "not_covered", "per_unit", "drug_price_missing", "asp_plus", "percent_of_asp", "override",
+         "not_billed", "excluded_facility", "excluded_guidance", "excluded_em")  # fmt: skip
+RULE = {name: number for number, name in enumerate(RULES)}
 
 
 def contract_allowed(t: pd.DataFrame, contract: Contract) -> pd.DataFrame:
@@ -50,18 +66,18 @@ def contract_allowed(t: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     share_den (the claim edits' and multiple-procedure share), medicare (Medicare's own amount in
     cents after that share, par or non-par), base_unit (Medicare par per unit in 1/1000 dollar, of the
     pinned year and locality when the contract is pinned), unit_fee (a drug's payment limit per unit,
-    1/1000 dollar), total_rvu (1/100 RVU), billed (cents) and billed_known.
+    1/1000 dollar), total_rvu (1/100 RVU), billed (cents), billed_known and day.
     """
     n = len(t)
     units = t["units"].to_numpy(np.int64)
-    category = t["category"].to_numpy()
+    is_category = {c: (t["category"] == c).to_numpy() for c in Category}
     if contract.claim_edits or contract.method == Method.MEDICARE:
         num, den = t["share_num"].to_numpy(np.int64), t["share_den"].to_numpy(np.int64)
     else:
         num, den = np.ones(n, np.int64), np.ones(n, np.int64)
     billed, has_bill = t["billed"].to_numpy(np.int64), t["billed_known"].to_numpy(bool)
     pct = Fraction(contract.percent) / 100
-    rule = np.full(n, contract.method.value, dtype=object)
+    rule = np.full(n, RULE[contract.method.value], np.int8)
     if contract.method == Method.MEDICARE:
         amount = t["medicare"].to_numpy(np.int64)
     elif contract.method == Method.PERCENT_OF_MEDICARE:
@@ -70,22 +86,22 @@ def contract_allowed(t: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     elif contract.method == Method.FEE_SCHEDULE:
         fee, found = _per_unit(contract.fees, t["key"], t["code"])
         amount = np.where(found, ratio_to_cents(fee * units, num, den * 10**4), 0)
-        rule = np.where(found, rule, "fee_missing")
+        rule[~found] = RULE["fee_missing"]
     elif contract.method == Method.DOLLARS_PER_RVU:
         per_rvu = int(contract.dollars_per_rvu * 10**4)
         amount = ratio_to_cents(t["total_rvu"].to_numpy(np.int64) * units * per_rvu, num, den * 10**4)
     else:  # percent of charges
         amount = np.where(has_bill, ratio_to_cents(billed, pct.numerator * num, pct.denominator * den), 0)
-        rule = np.where(has_bill, rule, "charge_missing")
-    drug = (category == Category.DRUG) & (contract.drug_method != DrugMethod.SAME_AS_PROCEDURES)
+        rule[~has_bill] = RULE["charge_missing"]
+    drug = is_category[Category.DRUG] & (contract.drug_method != DrugMethod.SAME_AS_PROCEDURES)
     if drug.any():
-        drug_rule = np.full(n, contract.drug_method.value, dtype=object)
+        drug_rule = np.full(n, RULE[contract.drug_method.value], np.int8)
         if contract.drug_method == DrugMethod.NOT_COVERED:
             drug_amount = np.zeros(n, np.int64)
         elif contract.drug_method == DrugMethod.PER_UNIT:
             price, found = _per_unit(contract.drug_per_unit, t["code"], t["code"])
             drug_amount = np.where(found, ratio_to_cents(price * units, num, den * 10**4), 0)
-            drug_rule = np.where(found, drug_rule, "drug_price_missing")
+            drug_rule[~found] = RULE["drug_price_missing"]
         else:
             markup = rate("asp/payment_limit_markup", t["day"].iloc[0]) if n else Fraction(1)
             share = (Fraction(contract.drug_percent) / 100 + (1 if contract.drug_method == DrugMethod.ASP_PLUS else 0)) / markup
@@ -95,19 +111,18 @@ def contract_allowed(t: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     if contract.overrides:
         override, overridden = _per_unit(contract.overrides, t["key"], t["code"])
         amount = np.where(overridden, ratio_to_cents(override * units, num, den * 10**4), amount)
-        rule = np.where(overridden, "override", rule)
-    excluded = np.select(
-        [category == Category.NOT_BILLED,
-         (category == Category.FACILITY) & (contract.method != Method.MEDICARE),
-         (category == Category.GUIDANCE) & (not contract.guidance_covered),
-         (category == Category.EM) & (not contract.em_25_paid) & has_modifier(t["modifiers"], ["25"])],
-        ["not_billed", "excluded_facility", "excluded_guidance", "excluded_em"], "")  # fmt: skip
-    amount = np.where(excluded != "", 0, amount)
-    rule = np.where(excluded != "", excluded, rule)
-    charge_limit = (contract.method == Method.MEDICARE or contract.lesser_of_billed) & (category != Category.FACILITY)
+        rule[overridden] = RULE["override"]
+    for excluded, name in ((is_category[Category.NOT_BILLED], "not_billed"),
+                           (is_category[Category.FACILITY] & (contract.method != Method.MEDICARE), "excluded_facility"),
+                           (is_category[Category.GUIDANCE] & (not contract.guidance_covered), "excluded_guidance"),
+                           (is_category[Category.EM] & (not contract.em_25_paid) & has_modifier(t["modifiers"], ["25"]), "excluded_em")):  # fmt: skip
+        amount = np.where(excluded, 0, amount)
+        rule[excluded] = RULE[name]
+    charge_limit = (contract.method == Method.MEDICARE or contract.lesser_of_billed) & ~is_category[Category.FACILITY]
     lesser = charge_limit & has_bill & (billed < amount)
     amount = np.where(lesser, billed, amount)
-    return pd.DataFrame({"allowed": amount.astype(np.int64), "rule": rule, "lesser": lesser}, index=t.index)
+    return pd.DataFrame({"allowed": amount.astype(np.int64), "rule": pd.Categorical.from_codes(rule, categories=RULES),
+                         "lesser": lesser}, index=t.index)  # fmt: skip
 
 
 def contract_reasons(t: pd.DataFrame, contract: Contract, label: str) -> pd.Series:
@@ -141,8 +156,8 @@ def contract_reasons(t: pd.DataFrame, contract: Contract, label: str) -> pd.Seri
         "excluded_em": lambda r: pd.Series(f"E/M with modifier 25 bundled by {contract.payer}.", index=r),
         "excluded_facility": lambda r: pd.Series("Billed by the hospital or ASC under its own contract, not by the practice.", index=r),
     }  # fmt: skip
-    for rule, rows in t.groupby("rule", sort=False).groups.items():
-        reason[rows] = texts[rule](rows)
+    for rule, rows in t.groupby("rule", sort=False, observed=True).groups.items():
+        reason[rows] = texts[str(rule)](rows)
     lesser = t["lesser"].to_numpy(bool)
     reason[lesser] = reason[lesser] + " Lesser of the billed charge " + money[lesser] + "."
     return reason.str.strip()

@@ -16,7 +16,6 @@ tables in tables/mue/). In order, each on the lines still payable:
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import numpy as np
 import pandas as pd
@@ -24,58 +23,61 @@ import pandas as pd
 from ..domain import Category, Edit
 from ..parameters import parameter
 from ..store import FeeSchedules
+from .columns import has_modifier, value_codes
 
 NO_LIMIT = np.iinfo(np.int64).max
 
 
-def has_modifier(modifiers: pd.Series, wanted: list[str]) -> np.ndarray:
-    """Whether each line's space-separated modifiers include one of ``wanted``."""
-    if not wanted:
-        return np.zeros(len(modifiers), bool)
-    pattern = r"(?:^| )(?:" + "|".join(map(re.escape, wanted)) + r")(?: |$)"
-    return modifiers.str.contains(pattern, regex=True).to_numpy()
+def _per_code(t: pd.DataFrame, rows: np.ndarray, values: pd.Series) -> np.ndarray:
+    """``values`` (indexed by code) looked up for the lines ``rows``, once per distinct code."""
+    codes, uniques = value_codes(t["code"])
+    return values.reindex(pd.Index(uniques, dtype=object)).to_numpy()[codes[rows]]
 
 
-def claim_edits(t: pd.DataFrame, schedules: FeeSchedules, days: list[dt.date]) -> tuple[pd.DataFrame, list[str]]:
+def claim_edits(t: pd.DataFrame, schedules: FeeSchedules, days: list[dt.date]) -> tuple[dict[str, np.ndarray], list[str]]:
     """Per line: denied (bool), edit and edit_reason, for the lines ``t["eligible"]`` marks (the
     practitioner's payable lines); and notes on the MUE table used for each date. ``t`` also has
     claim_group, day_group, code, modifiers, units, category, global_days, unit_fee and order."""
-    out = pd.DataFrame({"denied": False, "edit": "", "edit_reason": ""}, index=t.index)
+    n = len(t)
+    out = {"denied": np.zeros(n, bool), "edit": np.full(n, "", dtype=object), "edit_reason": np.full(n, "", dtype=object)}
     live = t["eligible"].to_numpy().copy()
     rules, notes = {}, []
-    limit = np.full(len(t), NO_LIMIT, np.int64)
-    per_line = np.zeros(len(t), bool)
-    source = np.full(len(t), "", dtype=object)
-    groups = pd.Series(t["day_group"].to_numpy()[live])
-    for group, at in groups.groupby(groups, sort=False).indices.items():
-        rows = np.flatnonzero(live)[at]
+    limit = np.full(n, NO_LIMIT, np.int64)
+    per_line = np.zeros(n, bool)
+    source = np.full(n, "", dtype=object)
+    day_group = t["day_group"].to_numpy()
+    code_text = np.asarray(t["code"].to_numpy(), dtype=object)
+    for group in np.unique(day_group[live]):
+        rows = np.flatnonzero(live & (day_group == group))
         day = days[group]
         rules[group] = parameter("edits/claim_edits", day).value
-        codes = t["code"].to_numpy()[rows]
         mue, note = schedules.in_force_or_latest("mue", day)
         notes.append(note if mue is not None else f"No CMS MUE table is held for {day} or before; only the unit-of-service "
                      "rules of the claim edits apply.")  # fmt: skip
         if mue is not None:
             table = schedules.table(mue).set_index("hcpcs")
-            value = pd.to_numeric(table["mue"].reindex(codes), errors="coerce").to_numpy()
-            known = ~np.isnan(value)
+            value = _per_code(t, rows, pd.to_numeric(table["mue"], errors="coerce"))
+            known = ~np.isnan(value.astype(float))
             limit[rows[known]] = value[known].astype(np.int64)
-            per_line[rows[known]] = table["adjudication"].reindex(codes).to_numpy()[known] == "line"
+            per_line[rows[known]] = _per_code(t, rows, table["adjudication"] == "line")[known].astype(bool)
             source[rows[known]] = f"CMS MUE value, {mue.name}"
         for rule in rules[group]["unit_of_service"]:
-            hit = np.isin(codes, rule["codes"]) & (rule["units"] < limit[rows])
+            hit = np.isin(code_text[rows], rule["codes"]) & (rule["units"] < limit[rows])
             limit[rows[hit]] = rule["units"]
             per_line[rows[hit]] = False
             source[rows[hit]] = f"{rule['reason']}; {rule['source'].split(' - ')[0]}"
     units = t["units"].to_numpy()
-    counted = pd.Series(np.where(live, units, 0), index=t.index)
-    total = counted.groupby([t["claim_group"], t["code"]], sort=False).transform("sum").to_numpy()
+    code_codes = value_codes(t["code"])[0] + 1
+    total = pd.Series(np.where(live, units, 0)).groupby(_pair(t["claim_group"].to_numpy(), code_codes), sort=False).transform("sum").to_numpy()
     over = live & np.where(per_line, units > limit, total > limit)
-    shown_units = np.where(per_line, units, total).astype(str)
-    allowed = pd.Series(limit.astype(str), index=t.index)
-    _deny(out, live, over, Edit.UNITS, "Denied: " + shown_units + " units of " + t["code"] + " on one claim and date; the limit is "
-          + allowed + " (" + pd.Series(source, index=t.index) + "). Bill at most " + allowed + ".")  # fmt: skip
-    day_group = t["day_group"].to_numpy()
+    shown = np.where(per_line, units, total)
+
+    def units_reason(hit: np.ndarray) -> np.ndarray:
+        code = code_text[hit]
+        return np.array([f"Denied: {u} units of {c} on one claim and date; the limit is {m} ({s}). Bill at most {m}."
+                         for u, c, m, s in zip(shown[hit], code, limit[hit], source[hit])], dtype=object)  # fmt: skip
+
+    _deny(out, live, over, Edit.UNITS, units_reason)
     for group, rule in rules.items():
         mask = day_group == group
         _exclusive(t, out, live, mask, rule["exclusive"])
@@ -84,18 +86,25 @@ def claim_edits(t: pd.DataFrame, schedules: FeeSchedules, days: list[dt.date]) -
     return out, [n for n in notes if n]
 
 
-def _deny(out: pd.DataFrame, live: np.ndarray, hit: np.ndarray, edit: Edit, reason) -> None:
+def _pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.asarray(a, np.int64) * (int(np.max(b, initial=0)) + 1) + np.asarray(b, np.int64)
+
+
+def _deny(out: dict[str, np.ndarray], live: np.ndarray, hit: np.ndarray, edit: Edit, reason) -> None:
+    """Deny the ``hit`` lines still payable; ``reason``: a text, or a function of the hit mask."""
     hit = hit & live
     if not hit.any():
         return
-    out.loc[hit, "denied"] = True
-    out.loc[hit, "edit"] = edit.value
-    out.loc[hit, "edit_reason"] = reason[hit] if isinstance(reason, pd.Series) else reason
+    out["denied"][hit] = True
+    out["edit"][hit] = edit.value
+    out["edit_reason"][hit] = reason(hit) if callable(reason) else reason
     live &= ~hit
 
 
 def _any_in_claim(t: pd.DataFrame, flag: np.ndarray) -> np.ndarray:
-    return pd.Series(flag, index=t.index).groupby(t["claim_group"], sort=False).transform("any").to_numpy()
+    """Whether any line of each line's claim (and date) has ``flag``."""
+    claim = t["claim_group"].to_numpy()
+    return np.bincount(claim, weights=flag.astype(np.int64), minlength=int(claim.max(initial=-1)) + 1)[claim] > 0
 
 
 def _exclusive(t, out, live, mask, groups) -> None:
@@ -104,15 +113,23 @@ def _exclusive(t, out, live, mask, groups) -> None:
         members = live & mask & t["code"].isin(rule["codes"]).to_numpy()
         if members.sum() < 2:
             continue
-        sub = t[members].assign(_fee=-t["unit_fee"][members]).sort_values(["claim_group", "_fee", "order"], kind="stable")
-        keeper = sub.groupby("claim_group", sort=False)["code"].first()
-        kept_index = sub.groupby("claim_group", sort=False).head(1).index
-        losers = members.copy()
-        losers[t.index.get_indexer(kept_index)] = False
+        rows = np.flatnonzero(members)
+        claim = t["claim_group"].to_numpy()[rows]
+        order = np.lexsort((t["order"].to_numpy()[rows], -t["unit_fee"].to_numpy()[rows], claim))
+        ranked = rows[order]
+        first = np.ones(len(ranked), bool)
+        first[1:] = claim[order][1:] != claim[order][:-1]
+        losers = np.zeros(len(t), bool)
+        losers[ranked[~first]] = True
         losers &= ~has_modifier(t["modifiers"], rule["bypass_modifiers"])
-        paid_code = t["claim_group"].map(keeper).fillna("")
-        _deny(out, live, losers, Edit.EXCLUSIVE, "Denied: " + t["code"] + " with " + paid_code + " on the same claim and date; "
-              + rule["reason"] + ".")  # fmt: skip
+        keeper = pd.Series(t["code"].to_numpy()[ranked[first]], index=claim[order][first])
+
+        def reason(hit: np.ndarray, keeper=keeper, rule=rule) -> np.ndarray:
+            paid = keeper.reindex(t["claim_group"].to_numpy()[hit]).to_numpy()
+            return np.array([f"Denied: {c} with {k} on the same claim and date; {rule['reason']}." for c, k in
+                             zip(t["code"].to_numpy()[hit], paid)], dtype=object)  # fmt: skip
+
+        _deny(out, live, losers, Edit.EXCLUSIVE, reason)
 
 
 def _em_with_procedure(t, out, live, mask, rule) -> None:

@@ -20,6 +20,7 @@ OPPS rates to the tenth of a cent). Coinsurance rates are integers of 1/100000 (
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ from ..domain import Biller, Category, Edit, FacilityPayment, Setting
 from ..errors import InputError
 from ..parameters import parameter, rate
 from ..pfs import price
-from ..store import FeeSchedules, Vintage
+from ..store import FeeSchedules, Vintage, load_table
 
 MILLI_PER_CENT = 10
 RATE_SCALE = 100_000  # coinsurance rates in 1/100000
@@ -73,6 +74,15 @@ def _fail(out: pd.DataFrame, rows, message: str, field: str) -> None:
     out.loc[blank, "error_field"] = field
 
 
+@functools.cache
+def _rvu_codes(folder, checksum: str, paid_statuses: tuple[str, ...]) -> tuple[frozenset, frozenset, pd.DataFrame]:
+    """Of a PFS relative value file (cached by its checksum): every code, the codes paid from RVUs, and
+    the rows without a modifier by code."""
+    rvu = load_table(folder, "pfs_rvu", checksum)
+    global_rows = rvu[rvu["modifier"] == ""].set_index("hcpcs")
+    return frozenset(rvu["hcpcs"]), frozenset(global_rows.index[global_rows["status"].isin(list(paid_statuses))]), global_rows
+
+
 def _physician_lines(lines: pd.DataFrame, out: pd.DataFrame, schedules: FeeSchedules, day: dt.date, cf_track: str,
                      floor: str) -> list[str]:  # fmt: skip
     try:
@@ -80,19 +90,18 @@ def _physician_lines(lines: pd.DataFrame, out: pd.DataFrame, schedules: FeeSched
     except InputError as error:
         _fail(out, lines.index, error.message, "date_of_service")
         return []
-    rvu = schedules.table(rvu_vintage)
     statuses = parameter("pfs/status_codes", day).value
-    paid_statuses = [status for status, meaning in statuses.items() if meaning["priced"]]
-    global_rows = rvu[rvu["modifier"] == ""].set_index("hcpcs")
-    paid_from_rvus = global_rows.index[global_rows["status"].isin(paid_statuses)]
-    code = lines["code"]
+    paid_statuses = tuple(status for status, meaning in statuses.items() if meaning["priced"])
+    rvu_codes, paid_from_rvus, global_rows = _rvu_codes(rvu_vintage.folder, rvu_vintage.source["table_sha256"], paid_statuses)
+    code = lines["code"].to_numpy(dtype=object)
     asp, asp_note = schedules.in_force_or_latest("asp", day)
     asp_table = schedules.table(asp).set_index("hcpcs") if asp else None
-    drug = ~code.isin(paid_from_rvus) & (code.isin(asp_table.index) if asp_table is not None else False)
+    asp_codes = set(asp_table.index) if asp_table is not None else set()
+    drug = np.array([c not in paid_from_rvus and c in asp_codes for c in code], dtype=bool)
     if drug.any():
         _drug_lines(lines[drug], out, asp, asp_table, asp_note)
     pfs_lines = lines[~drug]
-    unknown = ~pfs_lines["code"].isin(rvu["hcpcs"])
+    unknown = pd.Series([c not in rvu_codes for c in pfs_lines["code"]], index=pfs_lines.index, dtype=bool)
     _fail(out, pfs_lines.index[unknown.to_numpy()], "unknown code (neither in the PFS nor in the ASP file)", "code")
     pfs_lines = pfs_lines[~unknown]
     if pfs_lines.empty:

@@ -15,7 +15,7 @@ share_den); Medicare's and every contract's amount for the line is multiplied by
 from __future__ import annotations
 
 import datetime as dt
-from fractions import Fraction
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -23,13 +23,13 @@ import pandas as pd
 from ..parameters import parameter
 
 
-def multiple_procedures(t: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
+def multiple_procedures(t: pd.DataFrame, days: list[dt.date]) -> dict[str, np.ndarray]:
     """Per line: share_num, share_den, reduced (bool) and reason, for the lines ``t["eligible"]``
     marks. ``t`` has claim_group, day_group, units, unit_fee, tc_fee, pc_fee, mult_proc,
     imaging_family and order."""
     n = len(t)
-    out = pd.DataFrame({"share_num": np.ones(n, np.int64), "share_den": np.ones(n, np.int64), "reduced": False,
-                        "reason": ""}, index=t.index)  # fmt: skip
+    out = {"share_num": np.ones(n, np.int64), "share_den": np.ones(n, np.int64), "reduced": np.zeros(n, bool),
+           "reason": np.full(n, "", dtype=object)}  # fmt: skip
     day_group = t["day_group"].to_numpy()
     for group in np.unique(day_group[t["eligible"].to_numpy()]):
         rules = parameter("pfs/multiple_procedure_reduction", days[group]).value
@@ -40,20 +40,29 @@ def multiple_procedures(t: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
     return out
 
 
-def _ranked(t: pd.DataFrame, members: np.ndarray, fee: str, keys: list[str]) -> pd.DataFrame:
-    """The member lines sorted by claim (and ``keys``), highest ``fee`` first, then line order; with
-    the units of the lines ranked before each one in its group."""
-    sub = t[members].assign(_fee=-t[fee][members]).sort_values(keys + ["_fee", "order"], kind="stable")
-    sub["before"] = sub.groupby(keys, sort=False)["units"].cumsum() - sub["units"]
-    sub["all"] = sub.groupby(keys, sort=False)["units"].transform("sum")
-    return sub
+def _ranked(t: pd.DataFrame, members: np.ndarray, fee: str) -> pd.DataFrame:
+    """The member lines (their row numbers in ``t``) sorted by claim, highest ``fee`` first, then line
+    order; with the units ranked before each one in its claim and the claim's units in all."""
+    rows = np.flatnonzero(members)
+    claim = t["claim_group"].to_numpy()[rows]
+    order = np.lexsort((t["order"].to_numpy()[rows], -t[fee].to_numpy()[rows], claim))
+    rows, claim = rows[order], claim[order]
+    units = t["units"].to_numpy()[rows]
+    starts = np.flatnonzero(np.r_[True, claim[1:] != claim[:-1]])
+    sizes = np.diff(np.r_[starts, len(rows)])
+    running = np.cumsum(units)
+    first_of_claim = np.repeat(starts, sizes)
+    before = running - units - (running[first_of_claim] - units[first_of_claim])
+    return pd.DataFrame({"row": rows, "units": units, "before": before, "all": np.repeat(np.add.reduceat(units, starts), sizes)
+                         if len(rows) else units, "mult_proc": t["mult_proc"].to_numpy()[rows], "unit_fee": t["unit_fee"].to_numpy()[rows],
+                         "tc_fee": t["tc_fee"].to_numpy()[rows], "pc_fee": t["pc_fee"].to_numpy()[rows]})  # fmt: skip
 
 
 def _ranked_by_fee(t, out, mask, percents: dict, not_applied: dict) -> None:
     members = t["eligible"].to_numpy() & mask & t["mult_proc"].isin(list(percents)).to_numpy()
     if members.sum() == 0:
         return
-    sub = _ranked(t, members, "unit_fee", ["claim_group"])
+    sub = _ranked(t, members, "unit_fee")
     sub = sub[sub["all"] > 1]
     if sub.empty:
         return
@@ -73,19 +82,22 @@ def _ranked_by_fee(t, out, mask, percents: dict, not_applied: dict) -> None:
         by_report[rows] = before + units > len(steps)
     units = sub["units"].to_numpy()
     reduced = total < 100 * units
-    index = sub.index[reduced]
-    out.loc[index, "share_num"] = total[reduced]
-    out.loc[index, "share_den"] = 100 * units[reduced]
-    out.loc[index, "reduced"] = True
-    rank = (sub["before"].to_numpy() + 1).astype(str)
-    paid = [str(Fraction(int(a), int(b)) * 100) for a, b in zip(total[reduced], 100 * units[reduced])]
-    text = ("Multiple procedures (MULT PROC " + sub["mult_proc"].to_numpy()[reduced] + "): ranked " + rank[reduced]
-            + " by fee schedule amount, paid at " + np.array(paid, dtype=object) + "%.")  # fmt: skip
-    text = np.where(by_report[reduced], text + " Sixth and later procedures are priced by report by the contractor; "
-                    "the last listed percentage is shown.", text)  # fmt: skip
-    for indicator, note in not_applied.items():
-        text = np.where(sub["mult_proc"].to_numpy()[reduced] == indicator, text + " " + note, text)
-    out.loc[index, "reason"] = text
+    index = sub["row"].to_numpy()[reduced]
+    out["share_num"][index] = total[reduced]
+    out["share_den"][index] = 100 * units[reduced]
+    out["reduced"][index] = True
+    rank = sub["before"].to_numpy()[reduced] + 1
+    indicator = sub["mult_proc"].to_numpy()[reduced]
+    texts = {}
+    for i, key in enumerate(zip(indicator, rank, total[reduced], units[reduced], by_report[reduced])):
+        if key not in texts:
+            mult, place, paid, count, report = key
+            text = (f"Multiple procedures (MULT PROC {mult}): ranked {place} by fee schedule amount, paid at "
+                    f"{(Decimal(int(paid)) / int(count)).normalize():f}%.")  # fmt: skip
+            if report:
+                text += " Sixth and later procedures are priced by report by the contractor; the last listed percentage is shown."
+            texts[key] = f"{text} {not_applied[mult]}" if mult in not_applied else text
+        out["reason"][index[i]] = texts[key]
 
 
 def _ranked_by_technical_component(t, out, mask, indicator: str, rule: dict) -> None:
@@ -94,7 +106,7 @@ def _ranked_by_technical_component(t, out, mask, indicator: str, rule: dict) -> 
         members &= (t["imaging_family"] == rule["family"]).to_numpy()
     if members.sum() < 2 and not (t["units"].to_numpy()[members] > 1).any():
         return
-    sub = _ranked(t, members, "tc_fee", ["claim_group"])
+    sub = _ranked(t, members, "tc_fee")
     later = np.where(sub["before"].to_numpy() == 0, sub["units"].to_numpy() - 1, sub["units"].to_numpy())
     hit = later > 0
     if not hit.any():
@@ -104,11 +116,11 @@ def _ranked_by_technical_component(t, out, mask, indicator: str, rule: dict) -> 
     cut = later * (int(rule["technical_reduction"]) * sub["tc_fee"].to_numpy() + int(rule["professional_reduction"]) * sub["pc_fee"].to_numpy())
     whole = 100 * units * fee
     keep = whole > 0
-    index = sub.index[keep]
-    out.loc[index, "share_num"] = (whole - np.minimum(cut, whole))[keep]
-    out.loc[index, "share_den"] = whole[keep]
-    out.loc[index, "reduced"] = True
-    out.loc[index, "reason"] = (f"Multiple procedures (MULT PROC {indicator}): a later procedure of the session, technical "
-                                f"component reduced {rule['technical_reduction']}%"
-                                + (f", professional component {rule['professional_reduction']}%" if int(rule["professional_reduction"]) else "")
-                                + ".")  # fmt: skip
+    index = sub["row"].to_numpy()[keep]
+    out["share_num"][index] = (whole - np.minimum(cut, whole))[keep]
+    out["share_den"][index] = whole[keep]
+    out["reduced"][index] = True
+    out["reason"][index] = (f"Multiple procedures (MULT PROC {indicator}): a later procedure of the session, technical "
+                            f"component reduced {rule['technical_reduction']}%"
+                            + (f", professional component {rule['professional_reduction']}%" if int(rule["professional_reduction"]) else "")
+                            + ".")  # fmt: skip
