@@ -313,18 +313,32 @@ def _split_last_claim(chunk: pd.DataFrame, claim: str | None) -> tuple[pd.DataFr
 
 
 def price_file(source, output, book: Book, *, mapping=None, tolerance=Fraction(1, 100), errors_path=None,
-               rows_per_chunk: int = 1_000_000, progress=None) -> Summary:  # fmt: skip
-    """Price a claims file chunk by chunk; writes OUTPUT and the errors file, or nothing on failure."""
+               rows_per_chunk: int = 250_000, progress=None) -> Summary:  # fmt: skip
+    """Price a claims file chunk by chunk; writes OUTPUT and the errors file, or nothing on failure.
+
+    A chunk is written in a background thread while the next one is priced (the writers release the
+    interpreter lock); chunks are written in file order.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     out, errors_out = Output(output), Output(errors_path or _errors_name(output))
     summary = Summary()
+    writer = ThreadPoolExecutor(max_workers=1)
+    written = None
+
+    def write(priced: pd.DataFrame, failed: pd.DataFrame) -> None:
+        out.write(priced.rename(columns={"_row": "row"}))
+        errors_out.write(failed.rename(columns={"_row": "row"}))
 
     def run(frame: pd.DataFrame) -> None:
+        nonlocal written
         try:
             priced, failed, amounts = _price_chunk(frame, mapping, book, tolerance)
         except InputError as error:
             raise InputError(error.message, file=Path(source).name, field=error.field) from None
-        out.write(priced.rename(columns={"_row": "row"}))
-        errors_out.write(failed.rename(columns={"_row": "row"}))
+        if written is not None:
+            written.result()  # the previous chunk is on disk (or its error is raised here)
+        written = writer.submit(write, priced, failed)
         summary.add(priced, failed, amounts)
 
     try:
@@ -345,10 +359,14 @@ def price_file(source, output, book: Book, *, mapping=None, tolerance=Fraction(1
                 progress(done)
         if carry is not None and not carry.empty:
             run(carry)
+        if written is not None:
+            written.result()
     except BaseException:
+        writer.shutdown(wait=True, cancel_futures=True)
         out.abandon()
         errors_out.abandon()
         raise
+    writer.shutdown()
     out.close()
     errors_out.close()
     return summary

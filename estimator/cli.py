@@ -448,7 +448,7 @@ def excel_command(file, output, codes, all_codes, months, volume, growth, per_pa
 @click.option("--tolerance", default="0.01", show_default=True, help="Dollars below the expected payment before a line is underpaid.")
 @click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True)
 @click.option("--scheduler", help="Address of an existing Dask cluster (with --engine dask); default: a local cluster.")
-@click.option("--chunk-rows", type=click.IntRange(1000), default=1_000_000, show_default=True, help="Lines read at a time.")
+@click.option("--chunk-rows", type=click.IntRange(1000), default=250_000, show_default=True, help="Lines read at a time.")
 def price_claims(source, output, errors_path, mapping, tolerance, engine, scheduler, chunk_rows):
     """Price claim lines (CSV, XLSX, Parquet) under each payer's contract; flag underpayments.
 

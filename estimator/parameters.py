@@ -70,7 +70,9 @@ def parameter_names() -> list[str]:
 def in_force_key(schedules, day: dt.date) -> tuple:
     """Everything a price depends on through its date: the CMS file of each kind in force (or the
     latest held, for the kinds used that way) and the start of every dated rule. Dates with equal keys
-    are priced alike."""
+    are priced alike. Worked out once per date for a set of fee schedules."""
+    if day in schedules.in_force_keys:
+        return schedules.in_force_keys[day]
     key = []
     for kind in ("pfs_rvu", "gpci", "zip5", "opps_cap", "opps_b", "asc_aa", "asc_bb", "asp", "mue"):
         vintage, note = schedules.in_force_or_latest(kind, day)
@@ -80,4 +82,5 @@ def in_force_key(schedules, day: dt.date) -> tuple:
             key.append(parameter(name, day).since)
         except InputError:
             key.append(None)
-    return tuple(key)
+    schedules.in_force_keys[day] = tuple(key)
+    return schedules.in_force_keys[day]

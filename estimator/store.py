@@ -158,6 +158,7 @@ class FeeSchedules:
     def __init__(self, roots: tuple[Path, ...] | None = None):
         self.roots = roots if roots is not None else (SHIPPED, user_data_dir())
         self.vintages: list[Vintage] = []
+        self.in_force_keys: dict[dt.date, tuple] = {}  # parameters.in_force_key, per date
         for root in self.roots:
             for source_file in sorted(Path(root).glob("tables/*/[!.]*/source.yaml")):  # not staging folders
                 source = yaml.safe_load(source_file.read_text())
