@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,7 +106,9 @@ def _strings(values: pd.Series, rows: np.ndarray) -> pd.api.extensions.Extension
 STATUS = pd.array(["", "no", "yes", "reversal"], dtype="str")
 
 
-def price_frame(lines: pd.DataFrame, book: Book, tolerance: Fraction = Fraction(1, 100)) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def price_frame(
+    lines: pd.DataFrame, book: Book, tolerance: Fraction = Fraction(1, 100)
+) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Price standard-named lines (all text, plus ``_row``).
 
     Returns (the positions of the lines priced, their added columns, the error rows, amounts in cents by
@@ -118,17 +121,36 @@ def price_frame(lines: pd.DataFrame, book: Book, tolerance: Fraction = Fraction(
 
     billed, billed_known, billed_bad = _money(text("billed"))
     paid, paid_known, paid_bad = _money(text("paid"), signed=True)
-    table = pd.DataFrame({"claim": text("claim_id"), "date_of_service": text("date_of_service"), "code": text("hcpcs"),
-                          "modifiers": text("modifiers"), "units": text("units"), "place_of_service": text("place_of_service"),
-                          "zip_code": text("zip_code"), "locality": text("locality"), "payer": text("payer"),
-                          "billed": pd.arrays.IntegerArray(billed, ~billed_known),
-                          "participating": book.practice.participating, "cf_track": book.practice.cf_track}, index=lines.index)  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "claim": text("claim_id"),
+            "date_of_service": text("date_of_service"),
+            "code": text("hcpcs"),
+            "modifiers": text("modifiers"),
+            "units": text("units"),
+            "place_of_service": text("place_of_service"),
+            "zip_code": text("zip_code"),
+            "locality": text("locality"),
+            "payer": text("payer"),
+            "billed": pd.arrays.IntegerArray(billed, ~billed_known),
+            "participating": book.practice.participating,
+            "cf_track": book.practice.cf_track,
+        },
+        index=lines.index,
+    )
     priced = engine.price(table, engine.Book(book.schedules, book.contracts)).lines
     ok = (priced["error"] == "").to_numpy() & ~billed_bad & ~paid_bad
     bad_rows = np.flatnonzero(~ok)
     errors = priced["error"].to_numpy(dtype=object)[bad_rows]
-    errors = np.where(errors != "", errors, np.where(billed_bad[bad_rows], "billed charge is not an amount with at most 2 decimals",
-                                                     "paid amount is not an amount with at most 2 decimals"))  # fmt: skip
+    errors = np.where(
+        errors != "",
+        errors,
+        np.where(
+            billed_bad[bad_rows],
+            "billed charge is not an amount with at most 2 decimals",
+            "paid amount is not an amount with at most 2 decimals",
+        ),
+    )
     rows = np.flatnonzero(ok)
     reversal = paid_known & (paid < 0)
     payment = priced["payer_payment"].to_numpy(np.int64) - priced["sequestration"].to_numpy(np.int64)
@@ -136,19 +158,33 @@ def price_frame(lines: pd.DataFrame, book: Book, tolerance: Fraction = Fraction(
     variance = paid - payment
     underpaid = judged & (variance < -int(tolerance * 100))
     allowed = priced["allowed"].to_numpy(np.int64)
-    out = pd.DataFrame({"expected_allowed": units_text(allowed[rows]),
-                        "patient_share": units_text(priced["patient_share"].to_numpy(np.int64)[rows]),
-                        "expected_payment": units_text(payment[rows]),
-                        "variance": units_text(pd.arrays.IntegerArray(variance[rows], ~judged[rows])),
-                        "underpaid": STATUS.take(np.where(judged, np.where(underpaid, 2, 1), np.where(reversal, 3, 0))[rows])})  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "expected_allowed": units_text(allowed[rows]),
+            "patient_share": units_text(priced["patient_share"].to_numpy(np.int64)[rows]),
+            "expected_payment": units_text(payment[rows]),
+            "variance": units_text(pd.arrays.IntegerArray(variance[rows], ~judged[rows])),
+            "underpaid": STATUS.take(np.where(judged, np.where(underpaid, 2, 1), np.where(reversal, 3, 0))[rows]),
+        }
+    )
     for column in ("edit", "reason", "release"):
-        out[column] = priced[column].to_numpy()[rows] if not isinstance(priced[column].dtype, pd.CategoricalDtype) else \
-            pd.Categorical.from_codes(priced[column].cat.codes.to_numpy()[rows], categories=priced[column].cat.categories)  # fmt: skip
+        out[column] = (
+            priced[column].to_numpy()[rows]
+            if not isinstance(priced[column].dtype, pd.CategoricalDtype)
+            else pd.Categorical.from_codes(priced[column].cat.codes.to_numpy()[rows], categories=priced[column].cat.categories)
+        )
     bad = lines.iloc[bad_rows][["_row"]].copy()
     bad["reason"] = errors
-    amounts = pd.DataFrame({"payer": _strings(priced["payer"], rows), "lines": 1, "expected_allowed": allowed[rows],
-                            "expected_payment": payment[rows], "variance": np.where(judged, variance, 0)[rows],
-                            "underpaid": underpaid[rows].astype(int)})  # fmt: skip
+    amounts = pd.DataFrame(
+        {
+            "payer": _strings(priced["payer"], rows),
+            "lines": 1,
+            "expected_allowed": allowed[rows],
+            "expected_payment": payment[rows],
+            "variance": np.where(judged, variance, 0)[rows],
+            "underpaid": underpaid[rows].astype(int),
+        }
+    )
     return rows, out, bad, amounts
 
 
@@ -190,9 +226,11 @@ def read_chunks(path, rows_per_chunk: int = 1_000_000):
     if not header:
         raise InputError("the file is empty", file=path.name)
     try:
-        reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=32 << 20),
-                                convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
-                                                                     strings_can_be_null=False))  # fmt: skip
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=32 << 20),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header}, strings_can_be_null=False),
+        )
         pending, size = [], path.stat().st_size
         with open(path, "rb") as handle:  # bytes per line, from the first megabyte, for the progress figure
             sample = handle.read(1 << 20)
@@ -221,7 +259,8 @@ class Output:
         if self.suffix not in (".csv", ".parquet", ".xlsx"):
             raise InputError("the output must end in .csv, .parquet or .xlsx", field="--output")
         self.temporary = self.path.with_name(f".{self.path.name}.partial")
-        self.writer, self.frames = None, []
+        self.writer: Any = None
+        self.frames: list[pd.DataFrame] = []
 
     def write(self, frame: pd.DataFrame) -> None:
         import pyarrow as pa
@@ -236,8 +275,11 @@ class Output:
             if pa.types.is_dictionary(field.type):
                 table = table.set_column(number, field.name, table.column(number).cast(pa.dictionary(pa.int32(), pa.string())))
         if self.writer is None:
-            self.writer = (pacsv.CSVWriter(self.temporary, table.schema) if self.suffix == ".csv"
-                           else pq.ParquetWriter(self.temporary, table.schema))  # fmt: skip
+            self.writer = (
+                pacsv.CSVWriter(self.temporary, table.schema)
+                if self.suffix == ".csv"
+                else pq.ParquetWriter(self.temporary, table.schema)
+            )
         self.writer.write_table(table)
 
     def close(self) -> None:
@@ -312,8 +354,17 @@ def _split_last_claim(chunk: pd.DataFrame, claim: str | None) -> tuple[pd.DataFr
     return chunk.iloc[:start], chunk.iloc[start:]
 
 
-def price_file(source, output, book: Book, *, mapping=None, tolerance=Fraction(1, 100), errors_path=None,
-               rows_per_chunk: int = 250_000, progress=None) -> Summary:  # fmt: skip
+def price_file(
+    source,
+    output,
+    book: Book,
+    *,
+    mapping=None,
+    tolerance=Fraction(1, 100),
+    errors_path=None,
+    rows_per_chunk: int = 250_000,
+    progress=None,
+) -> Summary:
     """Price a claims file chunk by chunk; writes OUTPUT and the errors file, or nothing on failure.
 
     A chunk is written in a background thread while the next one is priced (the writers release the
@@ -389,8 +440,17 @@ def _errors_name(output):
 # -- past one machine: the same pricing function over Dask partitions ---------------------------
 
 
-def price_file_dask(source, output, book: Book, *, scheduler: str | None = None, mapping=None,
-                    tolerance=Fraction(1, 100), errors_path=None, blocksize: str = "64MB") -> Summary:  # fmt: skip
+def price_file_dask(
+    source,
+    output,
+    book: Book,
+    *,
+    scheduler: str | None = None,
+    mapping=None,
+    tolerance=Fraction(1, 100),
+    errors_path=None,
+    blocksize: str = "64MB",
+) -> Summary:
     """Price a CSV or Parquet file with dask.dataframe (one pricing task per partition) on a Dask cluster.
 
     ``scheduler`` is the address of an existing cluster ("tcp://host:8786"); without one a
@@ -411,8 +471,11 @@ def price_file_dask(source, output, book: Book, *, scheduler: str | None = None,
         raise InputError("no such file", file=source)
     parquet = source.suffix.lower() == ".parquet"
     options = {} if parquet else {"dtype": str, "keep_default_na": False, "blocksize": blocksize}
-    cluster = None if scheduler else LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                                                  dashboard_address=None, processes=True)  # fmt: skip
+    cluster = (
+        None
+        if scheduler
+        else LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True)
+    )
     client = Client(scheduler or cluster)
     out, errors_out = Output(output), Output(errors_path or _errors_name(output))
     summary = Summary()
@@ -426,9 +489,20 @@ def price_file_dask(source, output, book: Book, *, scheduler: str | None = None,
         lengths = frame.map_partitions(len).compute().tolist()
         starts = np.cumsum([2] + lengths[:-1])
         parts = frame.to_delayed()
-        tasks = [dask.delayed(_price_partition)(part, parts[i - 1] if i else None, parts[i + 1] if i + 1 < len(parts) else None,
-                                                int(start), int(lengths[i]), claim, mapping, book, tolerance)
-                 for i, (part, start) in enumerate(zip(parts, starts))]  # fmt: skip
+        tasks = [
+            dask.delayed(_price_partition)(
+                part,
+                parts[i - 1] if i else None,
+                parts[i + 1] if i + 1 < len(parts) else None,
+                int(start),
+                int(lengths[i]),
+                claim,
+                mapping,
+                book,
+                tolerance,
+            )
+            for i, (part, start) in enumerate(zip(parts, starts, strict=True))
+        ]
         for future in client.compute(tasks):
             priced, failed, amounts = future.result()
             out.write(priced.rename(columns={"_row": "row"}))
@@ -456,10 +530,20 @@ def _leading_run(part: pd.DataFrame | None, claim: str | None, value: str | None
     return int(mismatch[0]) if mismatch.size else len(ids)
 
 
-def _price_partition(part: pd.DataFrame, before: pd.DataFrame | None, after: pd.DataFrame | None, start: int, length: int,
-                     claim: str | None, mapping, book: Book, tolerance):  # fmt: skip
+def _price_partition(
+    part: pd.DataFrame,
+    before: pd.DataFrame | None,
+    after: pd.DataFrame | None,
+    start: int,
+    length: int,
+    claim: str | None,
+    mapping,
+    book: Book,
+    tolerance,
+):
     """Price one partition, minus its head rows that finish the previous partition's last claim, plus
     the head rows of the next partition that finish its own last claim."""
+
     def text(frame):
         return frame.fillna("").astype(str).reset_index(drop=True)
 
@@ -470,8 +554,9 @@ def _price_partition(part: pd.DataFrame, before: pd.DataFrame | None, after: pd.
     if skip < len(chunk) and after is not None and own_last:
         following = text(after)
         take = _leading_run(following, claim, own_last)
-        chunk = pd.concat([chunk, following.iloc[:take].assign(_row=np.arange(start + length, start + length + take))],
-                          ignore_index=True)  # fmt: skip
+        chunk = pd.concat(
+            [chunk, following.iloc[:take].assign(_row=np.arange(start + length, start + length + take))], ignore_index=True
+        )
     chunk = chunk.iloc[skip:].reset_index(drop=True)
     return _price_chunk(chunk, mapping, book, tolerance)
 
@@ -493,11 +578,17 @@ def synthetic_claims(path, rows: int, payers: list[str], seed: int = 7, paid: bo
     modifiers = np.where(chosen == "99213", "25", np.where(np.isin(chosen, ["J3301", "J1010"]), "JZ", ""))
     days = (np.datetime64("2026-01-01") + rng.integers(0, 365, rows)).astype(str)
     billed = np.round(rng.uniform(40, 400, rows), 2)
-    table = {"date_of_service": days, "hcpcs": chosen, "modifiers": modifiers, "units": units.astype(str),
-             "place_of_service": rng.choice(np.array(["11", "11", "11", "22", "24"]), rows),
-             "zip_code": rng.choice(np.array(["35203", "35205", "35233", "36104", "36117", "35801"]), rows),
-             "payer": rng.choice(np.array(payers), rows), "billed_charge": np.char.mod("%.2f", billed),
-             "claim_id": (np.arange(rows) // 3).astype(str)}  # fmt: skip
+    table = {
+        "date_of_service": days,
+        "hcpcs": chosen,
+        "modifiers": modifiers,
+        "units": units.astype(str),
+        "place_of_service": rng.choice(np.array(["11", "11", "11", "22", "24"]), rows),
+        "zip_code": rng.choice(np.array(["35203", "35205", "35233", "36104", "36117", "35801"]), rows),
+        "payer": rng.choice(np.array(payers), rows),
+        "billed_charge": np.char.mod("%.2f", billed),
+        "claim_id": (np.arange(rows) // 3).astype(str),
+    }
     if paid:
         table["paid_amount"] = np.char.mod("%.2f", np.round(billed * rng.uniform(0.1, 0.4, rows), 2))
     pacsv.write_csv(pa.table(table), path)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
-from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -65,23 +63,33 @@ def import_cms(files, data_dir, **options):
     root = data_dir or user_data_dir()
     for folder in import_files(list(files), root, **options):
         source = yaml.safe_load((folder / "source.yaml").read_text())
-        click.echo(f"stored {source['vintage']} ({source['title']}, {source['rows']} rows, "
-                   f"{source['effective_from']} to {source['effective_to']}) in {folder}")  # fmt: skip
+        click.echo(
+            f"stored {source['vintage']} ({source['title']}, {source['rows']} rows, "
+            f"{source['effective_from']} to {source['effective_to']}) in {folder}"
+        )
         in_force = FeeSchedules().in_force(source["kind"], source["effective_from"])
         if in_force.name != source["vintage"]:
-            click.echo(f"note: {in_force.name} ({in_force.source['release'] or 'a later file'}) stays in force from "
-                       f"{source['effective_from']}: it takes effect the same day or later, or is a later release")  # fmt: skip
+            click.echo(
+                f"note: {in_force.name} ({in_force.source['release'] or 'a later file'}) stays in force from "
+                f"{source['effective_from']}: it takes effect the same day or later, or is a later release"
+            )
 
 
 @main.command("build-fee-schedules")
-@click.option("--cms", "cms_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder holding the CMS files named in fee_schedules/recipe.yaml.")  # fmt: skip
+@click.option(
+    "--cms",
+    "cms_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder holding the CMS files named in fee_schedules/recipe.yaml.",
+)
 def build_fee_schedules(cms_dir):
     """Rebuild the shipped fee_schedules/tables from the CMS files, through the importer."""
     for entry in yaml.safe_load((SHIPPED / "recipe.yaml").read_text()):
         options = {k: entry[k] for k in ("effective_from", "effective_to", "vintage") if k in entry}
-        (folder,) = import_files([cms_dir / entry["file"]], SHIPPED, note=entry.get("note", ""),
-                                 origin=entry["origin"], replace=True, **options)  # fmt: skip
+        (folder,) = import_files(
+            [cms_dir / entry["file"]], SHIPPED, note=entry.get("note", ""), origin=entry["origin"], replace=True, **options
+        )
         click.echo(f"built {folder.relative_to(SHIPPED)}")
 
 
@@ -102,8 +110,12 @@ def vintages():
 @click.option("--national", is_flag=True, help="National amounts (all GPCIs 1.000); the default.")
 @click.option("--all-localities", is_flag=True, help="Every Medicare locality.")
 @click.option("--codes", help="Comma-separated HCPCS, e.g. 20552,20553,76942-26 (default: all codes).")
-@click.option("--cf-track", type=click.Choice(["standard", "qualifying_apm"]), default="standard",
-              help="Conversion factor: standard, or qualifying APM participant (2026 on).")  # fmt: skip
+@click.option(
+    "--cf-track",
+    type=click.Choice(["standard", "qualifying_apm"]),
+    default="standard",
+    help="Conversion factor: standard, or qualifying APM participant (2026 on).",
+)
 @click.option("--work-gpci-floor", type=click.Choice(["on", "off"]), help="Override the dated 1.0 work GPCI floor rule.")
 @click.option("--output", type=click.Path(path_type=Path), help="Write .csv or .xlsx (default: CSV to stdout).")
 def fee_schedule(day, locality, zip_code, national, all_localities, codes, cf_track, work_gpci_floor, output):
@@ -113,12 +125,13 @@ def fee_schedule(day, locality, zip_code, national, all_localities, codes, cf_tr
     schedules = FeeSchedules()
     if sum(map(bool, (locality, zip_code, national, all_localities))) > 1:
         raise InputError("give one of --locality, --zip, --national, --all-localities", field="locality")
-    where = "all" if all_localities else "national"
+    where: str | list[tuple[str, str]] = "all" if all_localities else "national"
     if locality or zip_code:
         where = [resolve_locality(schedules, day, zip_code=zip_code, locality=locality)]
     floor = None if work_gpci_floor is None else work_gpci_floor == "on"
-    frame, basis = price(schedules, day, codes=codes.split(",") if codes else None, localities=where,
-                         cf_track=cf_track, work_gpci_floor=floor)  # fmt: skip
+    frame, basis = price(
+        schedules, day, codes=codes.split(",") if codes else None, localities=where, cf_track=cf_track, work_gpci_floor=floor
+    )
     table = published(frame, basis)
     for note in basis.notes():
         click.echo(f"note: {note}", err=True)
@@ -139,15 +152,20 @@ SESSION_OPTIONS = [
     click.option("--guidance", type=click.Choice(["none", "ultrasound", "fluoroscopy"]), help="Imaging guidance."),
     click.option("--drug", "drugs", multiple=True, help="NAME:DOSEUNIT[:WASTED], e.g. triamcinolone:40mg (repeat)."),
     click.option("--em", "em_code", help="Same-day office E/M code (99202-99215)."),
-    click.option("--em-separate", "em_separately_identifiable", is_flag=True, default=None,
-                 help="The E/M is significant and separately identifiable (modifier 25)."),
+    click.option(
+        "--em-separate",
+        "em_separately_identifiable",
+        is_flag=True,
+        default=None,
+        help="The E/M is significant and separately identifiable (modifier 25).",
+    ),
     click.option("--dx", "diagnoses", multiple=True, help="ICD-10-CM diagnosis (repeat)."),
     click.option("--repeat", type=click.Choice(["same_physician", "another_physician"]), help="Repeat session (76 / 77)."),
     click.option("--prior", "prior_sessions", multiple=True, help="Date of a prior TPI session (repeat)."),
     click.option("--deductible", "deductible_remaining", help="Patient's remaining Part B deductible in dollars."),
     click.option("--nonpar", is_flag=True, default=None, help="The provider does not participate in Medicare."),
     click.option("--cf-track", type=click.Choice(["standard", "qualifying_apm"])),
-]  # fmt: skip
+]
 
 
 def session_options(command):
@@ -191,8 +209,21 @@ def session_command(file, as_json, nonpar, day, **flags):
         click.echo(claim.to_json())
         return
     click.echo(f"{claim.session.date_of_service}  {claim.setting}  locality {claim.locality}")
-    table = claim.to_frame()[["code", "modifiers", "units", "biller", "allowed", "patient_share", "payer_payment",
-                              "sequestration", "expected_to_provider", "edit", "reason"]]  # fmt: skip
+    table = claim.to_frame()[
+        [
+            "code",
+            "modifiers",
+            "units",
+            "biller",
+            "allowed",
+            "patient_share",
+            "payer_payment",
+            "sequestration",
+            "expected_to_provider",
+            "edit",
+            "reason",
+        ]
+    ]
     click.echo(table.to_string(index=False, max_colwidth=90))
     totals = claim.totals()
     click.echo("totals: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
@@ -218,9 +249,12 @@ def payers_list():
     from .db import Database
 
     for c in Database().contracts():
-        basis = {"medicare": "Medicare PFS/ASP", "percent_of_medicare": f"{c.percent}% of Medicare"
-                 + (f" {c.medicare_year}" if c.medicare_year else " (rolling)"),
-                 "fee_schedule": f"fee schedule ({len(c.fees)} codes)", "percent_of_charges": f"{c.percent}% of charges"}[c.method]  # fmt: skip
+        basis = {
+            "medicare": "Medicare PFS/ASP",
+            "percent_of_medicare": f"{c.percent}% of Medicare" + (f" {c.medicare_year}" if c.medicare_year else " (rolling)"),
+            "fee_schedule": f"fee schedule ({len(c.fees)} codes)",
+            "percent_of_charges": f"{c.percent}% of charges",
+        }[c.method]
         click.echo(f"{c.payer:40} {c.kind:19} {basis}{'  [example]' if c.example else ''}")
 
 
@@ -350,10 +384,10 @@ def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, *
     base = {"participating": practice_.participating, "cf_track": practice_.cf_track} | where
     raw = read_json(file) if file else {}
     if not isinstance(raw, dict):
-        raise InputError("the file must hold a session (a JSON object) or {\"mix\": [...]}", file=file.name if file else None)
-    mix = raw["mix"] if "mix" in raw else [{"count": 1, "session": raw}]
+        raise InputError('the file must hold a session (a JSON object) or {"mix": [...]}', file=file.name if file else None)
+    mix = raw.get("mix", [{"count": 1, "session": raw}])
     if not isinstance(mix, list) or not mix or len(mix) > 100:
-        raise InputError("a mix is a list of 1 to 100 {\"count\": N, \"session\": {...}}", field="mix")
+        raise InputError('a mix is a list of 1 to 100 {"count": N, "session": {...}}', field="mix")
     items = []
     for entry in mix:
         count = entry.get("count", 1) if isinstance(entry, dict) else None
@@ -367,14 +401,30 @@ def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, *
         session = Session.from_dict(data)
         items.append(codes_item(codes.split(","), session, count) if codes else session_item(schedules, session, count))
     totals, lines = compare(schedules, items, contracts, practice_)
-    shown = totals[["rank", "payer", "kind", "allowed", "patient_share", "payer_payment", "expected",
-                    "percent_of_medicare", "difference_to_best"]]  # fmt: skip
+    shown = totals[
+        [
+            "rank",
+            "payer",
+            "kind",
+            "allowed",
+            "patient_share",
+            "payer_payment",
+            "expected",
+            "percent_of_medicare",
+            "difference_to_best",
+        ]
+    ]
     click.echo(shown.to_string(index=False))
     for row in totals.itertuples():
         if row.reasons or row.warnings:
             click.echo(f"\n{row.payer}: " + " ".join(part for part in (row.reasons, row.warnings) if part))
     if show_lines:
-        click.echo("\n" + lines[["payer", "item", "code", "modifiers", "units", "allowed", "patient_share", "edit", "reason"]].to_string(index=False))
+        click.echo(
+            "\n"
+            + lines[["payer", "item", "code", "modifiers", "units", "allowed", "patient_share", "edit", "reason"]].to_string(
+                index=False
+            )
+        )
     if output:
         write_table(lines, output, "Payer comparison")
 
@@ -431,11 +481,21 @@ def excel_command(file, output, codes, all_codes, months, volume, growth, per_pa
     practice_ = database.practice()
     where = {k: v for k, v in (("zip_code", practice_.zip_code), ("locality", practice_.locality)) if v}
     data = session_data(where | (read_json(file) if file else {}), day, nonpar, flags)
-    forecast = ForecastInputs(months=months, sessions_per_month=decimal_field(volume, "--volume", low=0, high=100_000),
-                              growth_percent_per_month=decimal_field(growth, "--growth", low=-100, high=100),
-                              sessions_per_patient_per_year=decimal_field(per_patient, "--per-patient", low=0, high=52))  # fmt: skip
-    content = estimate_workbook(FeeSchedules(), Session.from_dict(data), database.contracts(), practice_,
-                                codes=codes.split(",") if codes else None, all_codes=all_codes, forecast=forecast)  # fmt: skip
+    forecast = ForecastInputs(
+        months=months,
+        sessions_per_month=decimal_field(volume, "--volume", low=0, high=100_000),
+        growth_percent_per_month=decimal_field(growth, "--growth", low=-100, high=100),
+        sessions_per_patient_per_year=decimal_field(per_patient, "--per-patient", low=0, high=52),
+    )
+    content = estimate_workbook(
+        FeeSchedules(),
+        Session.from_dict(data),
+        database.contracts(),
+        practice_,
+        codes=codes.split(",") if codes else None,
+        all_codes=all_codes,
+        forecast=forecast,
+    )
     output.write_bytes(content)
     click.echo(f"wrote {output} ({len(content):,} bytes)")
 
@@ -443,9 +503,13 @@ def excel_command(file, output, codes, all_codes, months, volume, growth, per_pa
 @main.command("price-claims")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--output", required=True, type=click.Path(path_type=Path), help="Priced lines: .csv, .parquet or .xlsx.")
-@click.option("--errors", "errors_path", type=click.Path(path_type=Path), help="Rows that could not be priced (default: OUTPUT.errors.csv).")
+@click.option(
+    "--errors", "errors_path", type=click.Path(path_type=Path), help="Rows that could not be priced (default: OUTPUT.errors.csv)."
+)
 @click.option("--map", "mapping", multiple=True, help="STANDARD=COLUMN when a column is named otherwise, e.g. payer=Insurance.")
-@click.option("--tolerance", default="0.01", show_default=True, help="Dollars below the expected payment before a line is underpaid.")
+@click.option(
+    "--tolerance", default="0.01", show_default=True, help="Dollars below the expected payment before a line is underpaid."
+)
 @click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True)
 @click.option("--scheduler", help="Address of an existing Dask cluster (with --engine dask); default: a local cluster.")
 @click.option("--chunk-rows", type=click.IntRange(1000), default=250_000, show_default=True, help="Lines read at a time.")
@@ -465,13 +529,25 @@ def price_claims(source, output, errors_path, mapping, tolerance, engine, schedu
     book = Book(FeeSchedules(), {c.payer: c for c in database.contracts()}, database.practice())
     limit = Fraction(decimal_field(tolerance, "--tolerance", places=2, low=0, high=1_000_000))
     if engine == "dask":
-        summary = price_file_dask(source, output, book, scheduler=scheduler, mapping=pairs, tolerance=limit, errors_path=errors_path)
+        summary = price_file_dask(
+            source, output, book, scheduler=scheduler, mapping=pairs, tolerance=limit, errors_path=errors_path
+        )
     elif sys.stderr.isatty():
         with click.progressbar(length=source.stat().st_size if source.is_file() else 0, label="pricing", file=sys.stderr) as bar:
-            summary = price_file(source, output, book, mapping=pairs, tolerance=limit, errors_path=errors_path,
-                                 rows_per_chunk=chunk_rows, progress=lambda done: bar.update(done - bar.pos))  # fmt: skip
+            summary = price_file(
+                source,
+                output,
+                book,
+                mapping=pairs,
+                tolerance=limit,
+                errors_path=errors_path,
+                rows_per_chunk=chunk_rows,
+                progress=lambda done: bar.update(done - bar.pos),
+            )
     else:
-        summary = price_file(source, output, book, mapping=pairs, tolerance=limit, errors_path=errors_path, rows_per_chunk=chunk_rows)
+        summary = price_file(
+            source, output, book, mapping=pairs, tolerance=limit, errors_path=errors_path, rows_per_chunk=chunk_rows
+        )
     click.echo(summary.render())
     sys.exit(1 if summary.failed else 0)
 
@@ -492,21 +568,37 @@ def bench_claims(rows, folder):
     temporary = folder is None
     folder = folder or Path(tempfile.mkdtemp(prefix="tpi-claims-"))
     folder.mkdir(parents=True, exist_ok=True)
-    contracts = [Contract.from_dict({"payer": "Medicare", "kind": "medicare", "method": "medicare"}),
-                 Contract.from_dict({"payer": "Commercial 125", "percent": "125", "drug_method": "asp_plus", "drug_percent": "10",
-                                     "copay": "30", "coinsurance_percent": "10", "lesser_of_billed": True}),
-                 Contract.from_dict({"payer": "Medicare Advantage", "kind": "medicare_advantage", "coinsurance_percent": "20",
-                                     "sequestration": True})]  # fmt: skip
+    contracts = [
+        Contract.from_dict({"payer": "Medicare", "kind": "medicare", "method": "medicare"}),
+        Contract.from_dict(
+            {
+                "payer": "Commercial 125",
+                "percent": "125",
+                "drug_method": "asp_plus",
+                "drug_percent": "10",
+                "copay": "30",
+                "coinsurance_percent": "10",
+                "lesser_of_billed": True,
+            }
+        ),
+        Contract.from_dict(
+            {"payer": "Medicare Advantage", "kind": "medicare_advantage", "coinsurance_percent": "20", "sequestration": True}
+        ),
+    ]
     source, output = folder / "claims.csv", folder / "priced.csv"
     start = time.perf_counter()
     synthetic_claims(source, rows, [c.payer for c in contracts])
-    click.echo(f"generated {rows:,} lines ({source.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - start:.2f} s: {source}")
+    click.echo(
+        f"generated {rows:,} lines ({source.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - start:.2f} s: {source}"
+    )
     book = Book(FeeSchedules(), {c.payer: c for c in contracts}, Practice(name="Benchmark"))
     start = time.perf_counter()
     summary = price_file(source, output, book)
     seconds = time.perf_counter() - start
-    click.echo(f"priced {summary.priced:,} lines ({summary.failed:,} failed) end to end (read, price, write) in {seconds:.2f} s "
-               f"= {summary.priced / seconds:,.0f} lines/s")  # fmt: skip
+    click.echo(
+        f"priced {summary.priced:,} lines ({summary.failed:,} failed) end to end (read, price, write) in {seconds:.2f} s "
+        f"= {summary.priced / seconds:,.0f} lines/s"
+    )
     click.echo(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if temporary:
         shutil.rmtree(folder)

@@ -277,9 +277,16 @@ class ParsedFile:
 
 def _zip5_fixed_width(text: str) -> list[list[str]]:
     """ZIP5 fixed-width records (ZIP5lyout.txt) -> the header and cells of the xlsx edition."""
-    fields = [("STATE", 0, 2), ("ZIP CODE", 2, 7), ("CARRIER", 7, 12), ("LOCALITY", 12, 14),
-              ("RURAL IND", 14, 15), ("PLUS 4 FLAG", 20, 21), ("PART B DRUG INDICATOR", 22, 23),
-              ("YEAR/QTR", 75, 80)]  # fmt: skip
+    fields = [
+        ("STATE", 0, 2),
+        ("ZIP CODE", 2, 7),
+        ("CARRIER", 7, 12),
+        ("LOCALITY", 12, 14),
+        ("RURAL IND", 14, 15),
+        ("PLUS 4 FLAG", 20, 21),
+        ("PART B DRUG INDICATOR", 22, 23),
+        ("YEAR/QTR", 75, 80),
+    ]
     rows = [[name for name, _, _ in fields]]
     rows += [[line[a:b] for _, a, b in fields] for line in text.splitlines()]
     return rows
@@ -293,12 +300,15 @@ def _mue_json(text: str, path: Path) -> list[list[str]]:
     except (ValueError, RecursionError) as error:
         raise InputError(f"not valid JSON ({str(error)[:200]})", file=path.name) from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise InputError("not a CMS file this product reads (a JSON MUE table maps codes to {maxUnits, adjudicationType})",
-                         file=path.name)  # fmt: skip
+        raise InputError(
+            "not a CMS file this product reads (a JSON MUE table maps codes to {maxUnits, adjudicationType})", file=path.name
+        )
     kinds = {"line": "Line Edit", "date_of_service": "Date of Service Edit"}
     rows = [["HCPCS/CPT Code", "Practitioner Services MUE Values", "MUE Adjudication Indicator"]]
-    return rows + [[str(code), str(v.get("maxUnits", "")), kinds.get(str(v.get("adjudicationType")), str(v.get("adjudicationType")))]
-                   for code, v in data.items()]  # fmt: skip
+    return rows + [
+        [str(code), str(v.get("maxUnits", "")), kinds.get(str(v.get("adjudicationType")), str(v.get("adjudicationType")))]
+        for code, v in data.items()
+    ]
 
 
 def read_rows(path: Path) -> list[list[str]]:
@@ -311,7 +321,7 @@ def read_rows(path: Path) -> list[list[str]]:
         return _mue_json(text, path)
     if suffix == ".txt" and re.match(r"[A-Z]{2}\d{5}\d{5}\d{2}", text):
         return _zip5_fixed_width(text)
-    return [row for row in csv.reader(io.StringIO(text))]
+    return list(csv.reader(io.StringIO(text)))
 
 
 # -- finding the layout, the header and the data rows --------------------------------------
@@ -372,7 +382,7 @@ def _data_rows(rows: list[list[str]], header: int) -> list[tuple[int, list[str]]
     end = len(body)
     while end and filled[end - 1] <= 1:
         end -= 1
-    return [(number, row) for (number, row), n in zip(body[:end], filled[:end]) if n]
+    return [(number, row) for (number, row), n in zip(body[:end], filled[:end], strict=True) if n]
 
 
 def _check_column(column: Column, values: pd.Series, numbers: pd.Series, path: Path, header: str) -> pd.Series:
@@ -449,12 +459,15 @@ def parse_table(path: Path) -> ParsedFile:
         first = table[duplicated].iloc[0]
         raise InputError(
             f"{'/'.join(first[k] for k in layout.key)} appears twice",
-            file=path.name, row=int(first["_row"]), field="/".join(layout.key),
-        )  # fmt: skip
+            file=path.name,
+            row=int(first["_row"]),
+            field="/".join(layout.key),
+        )
     table = without_licensed_text(table.drop(columns="_row"), layout)
     if layout.kind == "mue":  # MAI 1 is a line edit; MAI 2 and 3 are date-of-service edits
-        table["adjudication"] = table["adjudication"].str.upper().str.contains("LINE EDIT").map(
-            {True: "line", False: "date_of_service"})
+        table["adjudication"] = (
+            table["adjudication"].str.upper().str.contains("LINE EDIT").map({True: "line", False: "date_of_service"})
+        )
     preamble = [_fold(" ".join(r)) for r in rows[: header + 1]]
     parsed = ParsedFile(path, layout, table.reset_index(drop=True), preamble)
     parsed.facts = _facts(parsed)
@@ -480,15 +493,19 @@ def _find(pattern: str, texts: list[str]) -> re.Match | None:
 def _facts(parsed: ParsedFile) -> dict:
     """Title, release, effective dates and vintage name, as far as the file itself states them."""
     texts = [t for t in parsed.preamble if t.strip()] + [_fold(parsed.path.stem)]
-    kind, facts = parsed.layout.kind, {"title": texts[0].strip(" ,") if texts else ""}
+    kind = parsed.layout.kind
+    facts: dict[str, object] = {"title": texts[0].strip(" ,") if texts else ""}
     month_year = _find(r"(" + "|".join(_MONTHS) + r")\s+(\d{4})", texts)
     if kind == "pfs_rvu":
         m = _find(r"(\d{4}) NATIONAL PHYSICIAN FEE SCHEDULE RELATIVE VALUE FILE (\w+) RELEASE", texts)
         released = _find(r"RELEASED (\d\d/\d\d/\d{4})", texts)
         if m and m.group(2) in _MONTHS:
             year, month = int(m.group(1)), _MONTHS[m.group(2)]
-            facts |= {"effective_from": dt.date(year, month, 1), "effective_to": dt.date(year, 12, 31),
-                      "vintage": f"RVU{year % 100:02d}{_QUARTER_LETTER.get(month, str(month))}"}  # fmt: skip
+            facts |= {
+                "effective_from": dt.date(year, month, 1),
+                "effective_to": dt.date(year, 12, 31),
+                "vintage": f"RVU{year % 100:02d}{_QUARTER_LETTER.get(month, str(month))}",
+            }
         if released:
             facts["release"] = f"released {released.group(1)}"
         factors = parsed.table["conv_factor"].unique()
@@ -499,8 +516,11 @@ def _facts(parsed: ParsedFile) -> dict:
         m = _find(r"CY (\d{4})|(\d{4}) LOCALITIES", texts)
         if m:
             year = int(m.group(1) or m.group(2))
-            facts |= {"effective_from": dt.date(year, 1, 1), "effective_to": dt.date(year, 12, 31),
-                      "vintage": f"{kind.upper()}{year}"}  # fmt: skip
+            facts |= {
+                "effective_from": dt.date(year, 1, 1),
+                "effective_to": dt.date(year, 12, 31),
+                "vintage": f"{kind.upper()}{year}",
+            }
     elif kind == "zip5":
         quarters = parsed.table["year_quarter"].unique()
         if len(quarters) == 1:
@@ -511,9 +531,11 @@ def _facts(parsed: ParsedFile) -> dict:
         m = _find(r"EFFECTIVE (\w+) (\d+), (\d{4}) THROUGH (\w+) (\d+), (\d{4})", texts)
         if m and m.group(1) in _MONTHS and m.group(4) in _MONTHS:
             start = dt.date(int(m.group(3)), _MONTHS[m.group(1)], int(m.group(2)))
-            facts |= {"effective_from": start,
-                      "effective_to": dt.date(int(m.group(6)), _MONTHS[m.group(4)], int(m.group(5))),
-                      "vintage": f"ASP_{start.year}Q{(start.month - 1) // 3 + 1}"}  # fmt: skip
+            facts |= {
+                "effective_from": start,
+                "effective_to": dt.date(int(m.group(6)), _MONTHS[m.group(4)], int(m.group(5))),
+                "vintage": f"ASP_{start.year}Q{(start.month - 1) // 3 + 1}",
+            }
     elif kind == "mue":
         m = _find(r"EFF[_ ]?(\d\d)[-_](\d\d)[-_](\d{4})", texts)
         if m:

@@ -65,8 +65,14 @@ def price_items(schedules: FeeSchedules, items: list[Item], contracts: list[Cont
     for number, item in enumerate(items, 1):
         session = replace(item.session, participating=practice.participating)
         for contract in contracts + [reference]:
-            table = line_table(session, item.coded, f"item {number}", contract.payer, deductible=_deductible(contract, session),
-                               practice=practice)  # fmt: skip
+            table = line_table(
+                session,
+                item.coded,
+                f"item {number}",
+                contract.payer,
+                deductible=_deductible(contract, session),
+                practice=practice,
+            )
             if contract is reference:
                 table["participating"] = True
             tables.append(table.assign(item=number, count=item.count))
@@ -82,8 +88,13 @@ def payer_claims(schedules: FeeSchedules, session: Session, contracts: list[Cont
     claims = {}
     for contract in contracts:
         rows = priced.lines["payer"] == contract.payer
-        claim = priced_claim(item.session, item.coded, Priced(priced.lines[rows], priced.notes), "item 1",
-                       session.deductible_remaining if contract.kind == Kind.MEDICARE else contract.deductible)  # fmt: skip
+        claim = priced_claim(
+            item.session,
+            item.coded,
+            Priced(priced.lines[rows], priced.notes),
+            "item 1",
+            session.deductible_remaining if contract.kind == Kind.MEDICARE else contract.deductible,
+        )
         claim.warnings = policy_warnings(item, contract)
         claims[contract.payer] = claim
     return claims
@@ -113,7 +124,9 @@ def policy_warnings(item: Item, contract: Contract) -> list[str]:
 MONEY = ["allowed", "patient_share", "payer_payment", "sequestration", "expected"]
 
 
-def compare(schedules: FeeSchedules, items: list[Item], contracts: list[Contract], practice: Practice) -> tuple[pd.DataFrame, pd.DataFrame]:
+def compare(
+    schedules: FeeSchedules, items: list[Item], contracts: list[Contract], practice: Practice
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each payer's allowed, patient share, payment after sequestration, expected, % of Medicare par,
     rank and gap to the best; and every payer's priced lines. Amounts are Decimal dollars."""
     if not contracts:
@@ -136,14 +149,21 @@ def compare(schedules: FeeSchedules, items: list[Item], contracts: list[Contract
         reasons = list(dict.fromkeys(f"{r.code}: {r.reason}" for r in differs.itertuples()))
         warnings = list(dict.fromkeys(w for item in items for w in policy_warnings(item, contract)))
         sums = weighted.loc[contract.payer]
-        totals.append({
-            "payer": contract.payer, "kind": contract.kind.value, "allowed": _dollars(sums["allowed"]),
-            "patient_share": _dollars(sums["patient_share"]), "payer_payment": _dollars(sums["payer_payment"] - sums["sequestration"]),
-            "expected": _dollars(sums["expected"]),
-            "percent_of_medicare": (Decimal(int(sums["allowed"])) / medicare_allowed * 100).quantize(Decimal("0.1"))
-            if medicare_allowed else None,
-            "warnings": " ".join(warnings), "reasons": " ".join(reasons),
-        })  # fmt: skip
+        totals.append(
+            {
+                "payer": contract.payer,
+                "kind": contract.kind.value,
+                "allowed": _dollars(sums["allowed"]),
+                "patient_share": _dollars(sums["patient_share"]),
+                "payer_payment": _dollars(sums["payer_payment"] - sums["sequestration"]),
+                "expected": _dollars(sums["expected"]),
+                "percent_of_medicare": (Decimal(int(sums["allowed"])) / medicare_allowed * 100).quantize(Decimal("0.1"))
+                if medicare_allowed
+                else None,
+                "warnings": " ".join(warnings),
+                "reasons": " ".join(reasons),
+            }
+        )
     table = pd.DataFrame(totals)
     best = table["expected"].max()
     table["rank"] = table["expected"].rank(ascending=False, method="min").astype(int)
@@ -160,12 +180,29 @@ def line_frame(priced: pd.DataFrame) -> pd.DataFrame:
     """Priced lines as a table a person reads: amounts as dollar text, the edit and reason of each."""
     from .money import units_text
 
-    out = pd.DataFrame({"payer": priced["payer"].to_numpy(), "item": priced["item"].to_numpy(), "count": priced["count"].to_numpy(),
-                        "code": priced["code"].to_numpy(), "modifiers": priced["modifiers"].to_numpy(),
-                        "units": priced["units"].to_numpy(), "biller": priced["biller"].to_numpy()})  # fmt: skip
-    for column, source in (("medicare", "medicare"), ("allowed", "allowed"), ("patient_share", "patient_share"),
-                           ("payer_payment", "payer_payment"), ("sequestration", "sequestration"), ("expected", "expected")):  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "payer": priced["payer"].to_numpy(),
+            "item": priced["item"].to_numpy(),
+            "count": priced["count"].to_numpy(),
+            "code": priced["code"].to_numpy(),
+            "modifiers": priced["modifiers"].to_numpy(),
+            "units": priced["units"].to_numpy(),
+            "biller": priced["biller"].to_numpy(),
+        }
+    )
+    for column, source in (
+        ("medicare", "medicare"),
+        ("allowed", "allowed"),
+        ("patient_share", "patient_share"),
+        ("payer_payment", "payer_payment"),
+        ("sequestration", "sequestration"),
+        ("expected", "expected"),
+    ):
         out[column] = units_text(priced[source].to_numpy())
-    out["edit"], out["reason"], out["release"] = priced["edit"].to_numpy(), priced["reason"].to_numpy(), priced["release"].to_numpy()
+    out["edit"], out["reason"], out["release"] = (
+        priced["edit"].to_numpy(),
+        priced["reason"].to_numpy(),
+        priced["release"].to_numpy(),
+    )
     return out
-

@@ -13,8 +13,11 @@ never break the pricing of the others.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
+from enum import StrEnum
+from typing import Any
 
 from .domain import DrugMethod, Kind, Method
 from .errors import InputError
@@ -26,13 +29,17 @@ MAX_PERCENT = Decimal(1000)  # 1,000% of Medicare or of charges
 MAX_AMOUNT = Decimal(1_000_000)  # dollars per unit, copay, deductible
 MAX_CODES = 20_000
 NUMBERS = {  # field: (decimals, highest)
-    "percent": (4, MAX_PERCENT), "drug_percent": (4, MAX_PERCENT), "copay": (2, Decimal(10_000)),
-    "coinsurance_percent": (3, Decimal(100)), "deductible": (2, Decimal(100_000)), "dollars_per_rvu": (4, Decimal(10_000)),
-}  # fmt: skip
+    "percent": (4, MAX_PERCENT),
+    "drug_percent": (4, MAX_PERCENT),
+    "copay": (2, Decimal(10_000)),
+    "coinsurance_percent": (3, Decimal(100)),
+    "deductible": (2, Decimal(100_000)),
+    "dollars_per_rvu": (4, Decimal(10_000)),
+}
 FLAGS = ("lesser_of_billed", "guidance_covered", "em_25_paid", "prior_authorization", "sequestration", "claim_edits", "example")
 
 
-def _money_map(values, name: str, places: int = 6) -> dict[str, Decimal]:
+def _money_map(values: Any, name: str, places: int = 6) -> dict[str, Decimal]:
     """{code or code-modifier: amount per unit}, each code well formed and each amount bounded."""
     if not isinstance(values, dict):
         raise InputError(f"{name} must map codes to amounts", field=name)
@@ -47,14 +54,14 @@ def _money_map(values, name: str, places: int = 6) -> dict[str, Decimal]:
     return result
 
 
-def _choice(value, name: str, enum):
+def _choice(value: Any, name: str, enum: type[StrEnum]) -> Any:
     try:
         return enum(value)
     except ValueError:
         raise InputError(f"{str(value)[:40]!r} is not one of {', '.join(m.value for m in enum)}", field=name) from None
 
 
-def _flag(value, name: str) -> bool:
+def _flag(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise InputError(f"{str(value)[:40]!r} is not true or false", field=name)
     return value
@@ -90,7 +97,7 @@ class Contract:
     notes: str = ""
 
     @classmethod
-    def from_dict(cls, data) -> Contract:
+    def from_dict(cls, data: Any) -> Contract:
         """Validate a contract from YAML/JSON data; every bad field is an InputError naming it."""
         if not isinstance(data, dict):
             raise InputError("a contract must be a mapping of fields", field="contract")
@@ -122,15 +129,17 @@ class Contract:
         if values.get("locality") is not None:
             values["locality"] = str(values["locality"]).strip() or None
             if values["locality"] and not LOCALITY.fullmatch(values["locality"]):
-                raise InputError(f"{values['locality'][:20]!r}: write a locality as CARRIER-LOCALITY, e.g. 10112-00",
-                                 field="locality")  # fmt: skip
+                raise InputError(
+                    f"{values['locality'][:20]!r}: write a locality as CARRIER-LOCALITY, e.g. 10112-00", field="locality"
+                )
         rule = values.get("frequency_rule")
         if rule is not None:
             from .policies import frequency_rules
 
             if rule not in frequency_rules():
-                raise InputError(f"{str(rule)[:40]!r} is not a frequency rule ({', '.join(frequency_rules())})",
-                                 field="frequency_rule")  # fmt: skip
+                raise InputError(
+                    f"{str(rule)[:40]!r} is not a frequency rule ({', '.join(frequency_rules())})", field="frequency_rule"
+                )
         contract = cls(**values)
         if contract.method == Method.FEE_SCHEDULE and not contract.fees:
             raise InputError("a fee-schedule contract needs fees", field="fees")
@@ -174,7 +183,7 @@ class Practice:
     example: bool = False
 
     @classmethod
-    def from_dict(cls, data) -> Practice:
+    def from_dict(cls, data: Any) -> Practice:
         if not isinstance(data, dict):
             raise InputError("the practice must be a mapping of fields", field="practice")
         values = dict(data)
@@ -193,20 +202,23 @@ class Practice:
         if values.get("locality") is not None:
             values["locality"] = str(values["locality"]).strip() or None
             if values["locality"] and not LOCALITY.fullmatch(values["locality"]):
-                raise InputError(f"{values['locality'][:20]!r}: write a locality as CARRIER-LOCALITY, e.g. 10112-00",
-                                 field="locality")  # fmt: skip
+                raise InputError(
+                    f"{values['locality'][:20]!r}: write a locality as CARRIER-LOCALITY, e.g. 10112-00", field="locality"
+                )
         if values.get("cf_track", "standard") not in ("standard", "qualifying_apm"):
             raise InputError(f"{str(values['cf_track'])[:40]!r} is not standard or qualifying_apm", field="cf_track")
         return cls(**values)
 
     def to_dict(self) -> dict:
-        return {f.name: ({k: str(v) for k, v in getattr(self, f.name).items()} if f.name == "charges" else getattr(self, f.name))
-                for f in fields(self)}  # fmt: skip
+        return {
+            f.name: ({k: str(v) for k, v in getattr(self, f.name).items()} if f.name == "charges" else getattr(self, f.name))
+            for f in fields(self)
+        }
 
-    def charge_cents(self, codes, keys):
+    def charge_cents(self, codes: Iterable[str], keys: Iterable[str]) -> list[int | None]:
         """Billed charge per unit in cents from the charge master (code-modifier first, then code), or None."""
         table = {k: int(v * 100) for k, v in self.charges.items()}
-        return [table.get(key, table.get(code)) for code, key in zip(codes, keys)]
+        return [table.get(key, table.get(code)) for code, key in zip(codes, keys, strict=True)]
 
 
 def load_contracts(text: str, source: str) -> list[Contract]:

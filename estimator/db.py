@@ -43,26 +43,72 @@ EXAMPLE_PRACTICE = {
     "name": "Example Pain Clinic (example data)",
     "zip_code": "35203",
     "participating": True,
-    "charges": {"20552": "150.00", "20553": "180.00", "76942": "200.00", "77002": "250.00", "99213": "160.00",
-                "99214": "220.00", "J3301": "5.00", "J1010": "1.00", "J0585": "12.00"},  # fmt: skip
+    "charges": {
+        "20552": "150.00",
+        "20553": "180.00",
+        "76942": "200.00",
+        "77002": "250.00",
+        "99213": "160.00",
+        "99214": "220.00",
+        "J3301": "5.00",
+        "J1010": "1.00",
+        "J0585": "12.00",
+    },
     "example": True,
 }
 EXAMPLE_CONTRACTS = [
-    {"payer": "Medicare (traditional)", "kind": "medicare", "method": "medicare", "example": True,
-     "notes": "Traditional Medicare: PFS and ASP amounts, Part B deductible and 20% coinsurance, 2% sequestration."},
-    {"payer": "Example Medicare Advantage plan", "kind": "medicare_advantage", "percent": "100", "coinsurance_percent": "20",
-     "sequestration": True, "prior_authorization": True, "frequency_rule": "three_per_12_months", "example": True,
-     "notes": "Illustrative: 100% of Medicare, rolling year, sequestration passed through, prior authorization."},
-    {"payer": "Example Commercial PPO", "kind": "commercial", "percent": "125", "medicare_year": 2025,
-     "drug_method": "asp_plus", "drug_percent": "10", "copay": "30", "coinsurance_percent": "10",
-     "lesser_of_billed": True, "guidance_covered": False, "frequency_rule": "three_in_90_days", "example": True,
-     "notes": "Illustrative: 125% of 2025 Medicare, drugs at ASP + 10%, no guidance for TPIs, lesser of billed."},
-    {"payer": "Example State Medicaid", "kind": "medicaid", "method": "fee_schedule",
-     "fees": {"20552": "32.00", "20553": "38.00", "J3301": "0.70"}, "em_25_paid": False, "example": True,
-     "notes": "Illustrative fixed fees; E/M with modifier 25 bundled."},
-    {"payer": "Self-pay (cash)", "kind": "self_pay", "method": "percent_of_charges", "percent": "60",
-     "coinsurance_percent": "100", "example": True, "notes": "Illustrative: 60% of charges, paid by the patient."},
-]  # fmt: skip
+    {
+        "payer": "Medicare (traditional)",
+        "kind": "medicare",
+        "method": "medicare",
+        "example": True,
+        "notes": "Traditional Medicare: PFS and ASP amounts, Part B deductible and 20% coinsurance, 2% sequestration.",
+    },
+    {
+        "payer": "Example Medicare Advantage plan",
+        "kind": "medicare_advantage",
+        "percent": "100",
+        "coinsurance_percent": "20",
+        "sequestration": True,
+        "prior_authorization": True,
+        "frequency_rule": "three_per_12_months",
+        "example": True,
+        "notes": "Illustrative: 100% of Medicare, rolling year, sequestration passed through, prior authorization.",
+    },
+    {
+        "payer": "Example Commercial PPO",
+        "kind": "commercial",
+        "percent": "125",
+        "medicare_year": 2025,
+        "drug_method": "asp_plus",
+        "drug_percent": "10",
+        "copay": "30",
+        "coinsurance_percent": "10",
+        "lesser_of_billed": True,
+        "guidance_covered": False,
+        "frequency_rule": "three_in_90_days",
+        "example": True,
+        "notes": "Illustrative: 125% of 2025 Medicare, drugs at ASP + 10%, no guidance for TPIs, lesser of billed.",
+    },
+    {
+        "payer": "Example State Medicaid",
+        "kind": "medicaid",
+        "method": "fee_schedule",
+        "fees": {"20552": "32.00", "20553": "38.00", "J3301": "0.70"},
+        "em_25_paid": False,
+        "example": True,
+        "notes": "Illustrative fixed fees; E/M with modifier 25 bundled.",
+    },
+    {
+        "payer": "Self-pay (cash)",
+        "kind": "self_pay",
+        "method": "percent_of_charges",
+        "percent": "60",
+        "coinsurance_percent": "100",
+        "example": True,
+        "notes": "Illustrative: 60% of charges, paid by the patient.",
+    },
+]
 
 
 def database_path() -> Path:
@@ -70,7 +116,7 @@ def database_path() -> Path:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class Database:
@@ -125,9 +171,11 @@ class Database:
 
     @staticmethod
     def _write_practice(connection, practice: Practice) -> None:
-        connection.execute("INSERT INTO practice (id, data, updated_at) VALUES (1, ?, ?) "
-                           "ON CONFLICT(id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
-                           (json.dumps(practice.to_dict()), _now()))  # fmt: skip
+        connection.execute(
+            "INSERT INTO practice (id, data, updated_at) VALUES (1, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+            (json.dumps(practice.to_dict()), _now()),
+        )
 
     # payers
     def contracts(self) -> list[Contract]:
@@ -148,11 +196,14 @@ class Database:
             for contract in contracts:
                 taken = connection.execute("SELECT 1 FROM payers WHERE name = ?", (contract.payer,)).fetchone()
                 if taken and not replace:
-                    raise InputError(f"payer name {contract.payer!r} is already taken (choose another name, or replace it)",
-                                     field="payer")  # fmt: skip
+                    raise InputError(
+                        f"payer name {contract.payer!r} is already taken (choose another name, or replace it)", field="payer"
+                    )
                 if taken:
-                    connection.execute("UPDATE payers SET kind = ?, contract = ?, updated_at = ? WHERE name = ?",
-                                       (contract.kind, json.dumps(contract.to_dict()), _now(), contract.payer))  # fmt: skip
+                    connection.execute(
+                        "UPDATE payers SET kind = ?, contract = ?, updated_at = ? WHERE name = ?",
+                        (contract.kind, json.dumps(contract.to_dict()), _now(), contract.payer),
+                    )
                 else:
                     self._insert(connection, contract)
 
@@ -164,8 +215,10 @@ class Database:
             clash = connection.execute("SELECT 1 FROM payers WHERE name = ? AND name <> ?", (contract.payer, old_name)).fetchone()
             if clash:
                 raise InputError(f"payer name {contract.payer!r} is already taken", field="payer")
-            connection.execute("UPDATE payers SET name = ?, kind = ?, contract = ?, updated_at = ? WHERE name = ?",
-                               (contract.payer, contract.kind, json.dumps(contract.to_dict()), _now(), old_name))  # fmt: skip
+            connection.execute(
+                "UPDATE payers SET name = ?, kind = ?, contract = ?, updated_at = ? WHERE name = ?",
+                (contract.payer, contract.kind, json.dumps(contract.to_dict()), _now(), old_name),
+            )
 
     def delete_contract(self, name: str) -> None:
         with self.transaction() as connection:
@@ -174,8 +227,10 @@ class Database:
 
     @staticmethod
     def _insert(connection, contract: Contract) -> None:
-        connection.execute("INSERT INTO payers (name, kind, contract, updated_at) VALUES (?, ?, ?, ?)",
-                           (contract.payer, contract.kind, json.dumps(contract.to_dict()), _now()))  # fmt: skip
+        connection.execute(
+            "INSERT INTO payers (name, kind, contract, updated_at) VALUES (?, ?, ?, ?)",
+            (contract.payer, contract.kind, json.dumps(contract.to_dict()), _now()),
+        )
 
     # scenarios
     def scenarios(self) -> dict[str, dict]:
@@ -186,6 +241,8 @@ class Database:
         if not name.strip():
             raise InputError("a scenario needs a name", field="name")
         with self.transaction() as connection:
-            connection.execute("INSERT INTO scenarios (name, data, updated_at) VALUES (?, ?, ?) "
-                               "ON CONFLICT(name) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
-                               (name.strip(), json.dumps(data), _now()))  # fmt: skip
+            connection.execute(
+                "INSERT INTO scenarios (name, data, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+                (name.strip(), json.dumps(data), _now()),
+            )

@@ -57,13 +57,35 @@ from .rules.medicare import medicare_fees
 from .rules.multiple_procedures import multiple_procedures
 from .store import FeeSchedules
 
-DEFAULTS = {"claim": "", "modifiers": "", "units": 1, "place_of_service": "11", "zip_code": "", "locality": "",
-            "biller": Biller.PHYSICIAN.value, "deductible": 0, "participating": True, "cf_track": "standard",
-            "work_gpci_floor": "", "label": "", "reason": ""}  # fmt: skip
+DEFAULTS = {
+    "claim": "",
+    "modifiers": "",
+    "units": 1,
+    "place_of_service": "11",
+    "zip_code": "",
+    "locality": "",
+    "biller": Biller.PHYSICIAN.value,
+    "deductible": 0,
+    "participating": True,
+    "cf_track": "standard",
+    "work_gpci_floor": "",
+    "label": "",
+    "reason": "",
+}
 REQUIRED = ("date_of_service", "code", "payer")
 INPUTS = set(DEFAULTS) | set(REQUIRED) | {"billed", "deductible"}
-MONEY = ["medicare", "allowed", "copay", "deductible_applied", "coinsurance", "patient_share", "payer_payment",
-         "sequestration", "expected", "limiting_charge"]  # fmt: skip
+MONEY = [
+    "medicare",
+    "allowed",
+    "copay",
+    "deductible_applied",
+    "coinsurance",
+    "patient_share",
+    "payer_payment",
+    "sequestration",
+    "expected",
+    "limiting_charge",
+]
 
 
 @dataclass(frozen=True)
@@ -174,14 +196,19 @@ def normalise(lines: pd.DataFrame, contracts: Mapping[str, Contract]) -> tuple[p
     codes, text = _uniques(lines, "code")
     code = np.array([v.upper() for v in text], dtype=object)
     t["code"] = _category(codes, code)
-    bad_code = np.array([not re.fullmatch(r"[0-9A-Z]{5}", v) for v in code])[codes] & (t["biller"] != Biller.NOT_BILLED).to_numpy()
+    bad_code = (
+        np.array([not re.fullmatch(r"[0-9A-Z]{5}", v) for v in code])[codes] & (t["biller"] != Biller.NOT_BILLED).to_numpy()
+    )
     errors.add(bad_code, "HCPCS code is not 5 letters or digits", "code")
     codes, text = _uniques(lines, "modifiers")
     parts = [re.findall(r"[0-9A-Z]+", v.upper()) for v in text]
     t["modifiers"] = _category(codes, [" ".join(p) for p in parts])
     t["pfs_modifier"] = _category(codes, [next((m for m in p if m in ("26", "TC")), "") for p in parts])
-    errors.add(np.array([any(len(m) != 2 for m in p) or len(p) > 4 for p in parts])[codes],
-               "modifiers are up to four codes of 2 letters or digits", "modifiers")  # fmt: skip
+    errors.add(
+        np.array([any(len(m) != 2 for m in p) or len(p) > 4 for p in parts])[codes],
+        "modifiers are up to four codes of 2 letters or digits",
+        "modifiers",
+    )
     if "units" in lines and lines["units"].dtype.kind in "iu":
         units = lines["units"].to_numpy(np.int64)
         units = np.where((units >= 1) & (units <= 9999), units, -1)
@@ -193,7 +220,11 @@ def normalise(lines: pd.DataFrame, contracts: Mapping[str, Contract]) -> tuple[p
     codes, text = _uniques(lines, "place_of_service")
     pos = np.array([v.zfill(2) for v in text], dtype=object)
     t["place_of_service"] = _category(codes, pos)
-    errors.add(~np.isin(pos, list(PLACES_OF_SERVICE))[codes], "place of service is not " + ", ".join(PLACES_OF_SERVICE), "place_of_service")
+    errors.add(
+        ~np.isin(pos, list(PLACES_OF_SERVICE))[codes],
+        "place of service is not " + ", ".join(PLACES_OF_SERVICE),
+        "place_of_service",
+    )
     t["setting"] = _category(codes, [PLACES_OF_SERVICE[p].setting.value if p in PLACES_OF_SERVICE else "" for p in pos])
     t["facility"] = _category(codes, [PLACES_OF_SERVICE[p].facility.value if p in PLACES_OF_SERVICE else "" for p in pos])
     names = {name.lower(): name for name in contracts}
@@ -205,7 +236,9 @@ def normalise(lines: pd.DataFrame, contracts: Mapping[str, Contract]) -> tuple[p
     billed = pd.array(lines["billed"], dtype="Int64") if "billed" in lines else pd.array([None] * n, dtype="Int64")
     t["billed_known"] = ~np.asarray(pd.isna(billed))
     t["billed"] = np.asarray(billed.fillna(0), dtype=np.int64)
-    t["deductible_owed"] = pd.array(lines["deductible"], dtype="Int64").fillna(0).to_numpy(np.int64) if "deductible" in lines else 0
+    t["deductible_owed"] = (
+        pd.array(lines["deductible"], dtype="Int64").fillna(0).to_numpy(np.int64) if "deductible" in lines else 0
+    )
     t["participating"] = lines["participating"].to_numpy(bool) if "participating" in lines else True
     return t, errors
 
@@ -220,7 +253,9 @@ def date_groups(schedules: FeeSchedules, days: np.ndarray) -> tuple[np.ndarray, 
         codes, uniques = days.codes, days.categories
     else:
         codes, uniques = pd.factorize(pd.Series(days, dtype=object), use_na_sentinel=True)
-    keys, representative, group_of = {}, [], np.zeros(len(uniques), np.int64)
+    keys: dict[tuple, int] = {}
+    representative: list[dt.date] = []
+    group_of = np.zeros(len(uniques), np.int64)
     for i, day in enumerate(uniques):
         key = in_force_key(schedules, day)
         if key not in keys:
@@ -307,19 +342,28 @@ def _broadcast(t: pd.DataFrame, table: pd.DataFrame, at: np.ndarray, defaults: M
             t[name] = _take(table[name].to_numpy(), at, default)
 
 
-def _context(t: pd.DataFrame, errors: _Errors, schedules: FeeSchedules) -> tuple[list[dt.date], np.ndarray]:
+def _context(t: pd.DataFrame, errors: _Errors, schedules: FeeSchedules) -> tuple[list[dt.date], np.ndarray, pd.DataFrame]:
     """Date groups, localities and claim keys of the lines, each worked out once per distinct value;
-    returns the representative day of each date group and each line's pricing context (-1: none)."""
+    returns the representative day of each date group, each line's pricing context (-1: none) and
+    the lines with their carrier and locality."""
     groups, days = date_groups(schedules, t["day"].array)
     t["day_group"] = np.maximum(groups, 0)
     place_key = _combine(t["day_group"].to_numpy(), t["zip_code"].cat.codes.to_numpy(), t["locality"].cat.codes.to_numpy())
     unique, first = np.unique(place_key, return_index=True)
-    places = pd.DataFrame({"day_group": t["day_group"].to_numpy()[first], "zip_code": t["zip_code"].astype(object).to_numpy()[first],
-                           "locality": t["locality"].astype(object).to_numpy()[first]})  # fmt: skip
+    places = pd.DataFrame(
+        {
+            "day_group": t["day_group"].to_numpy()[first],
+            "zip_code": t["zip_code"].astype(object).to_numpy()[first],
+            "locality": t["locality"].astype(object).to_numpy()[first],
+        }
+    )
     resolved = resolve_localities(places, schedules, days)
     at = np.searchsorted(unique, place_key)
-    errors.add(resolved["error"].to_numpy(dtype=object)[at] != "", resolved["error"].to_numpy(dtype=object)[at],
-               resolved["error_field"].to_numpy(dtype=object)[at])  # fmt: skip
+    errors.add(
+        resolved["error"].to_numpy(dtype=object)[at] != "",
+        resolved["error"].to_numpy(dtype=object)[at],
+        resolved["error_field"].to_numpy(dtype=object)[at],
+    )
     t = t.rename(columns={"locality": "locality_given"})
     t["carrier"] = _category(at, resolved["carrier"].to_numpy(dtype=object))
     t["locality"] = _category(at, resolved["locality"].to_numpy(dtype=object))
@@ -337,9 +381,30 @@ def _context(t: pd.DataFrame, errors: _Errors, schedules: FeeSchedules) -> tuple
 
 CONTEXT = ["day_group", "code", "pfs_modifier", "carrier", "locality", "setting", "facility", "biller", "cf_track", "floor"]
 SHARING = ["payer", "payer_claim", "claim_known", "day_group", "allowed", "deductible_owed", "coinsurance_rate", "coinsurance_up"]
-PRICING = ["day", "code", "key", "pfs_modifier", "modifiers", "units", "category", "share_num", "share_den", "medicare", "unit_fee",
-           "total_rvu", "billed", "billed_known", "setting", "facility", "biller", "cf_track", "floor", "carrier", "locality",
-           "participating"]  # fmt: skip
+PRICING = [
+    "day",
+    "code",
+    "key",
+    "pfs_modifier",
+    "modifiers",
+    "units",
+    "category",
+    "share_num",
+    "share_den",
+    "medicare",
+    "unit_fee",
+    "total_rvu",
+    "billed",
+    "billed_known",
+    "setting",
+    "facility",
+    "biller",
+    "cf_track",
+    "floor",
+    "carrier",
+    "locality",
+    "participating",
+]
 
 
 # -- the engine -------------------------------------------------------------------------------------
@@ -357,7 +422,9 @@ def price(lines: pd.DataFrame, book: Book, *, reasons: bool = True, edits: bool 
     notes: list[str] = []
     ids, first = np.unique(context[context >= 0], return_index=True)
     rows = np.flatnonzero(context >= 0)[first]
-    contexts = pd.DataFrame({c: (t[c].to_numpy()[rows] if c == "day_group" else t[c].astype(object).to_numpy()[rows]) for c in CONTEXT})
+    contexts = pd.DataFrame(
+        {c: (t[c].to_numpy()[rows] if c == "day_group" else t[c].astype(object).to_numpy()[rows]) for c in CONTEXT}
+    )
     contexts["error"] = ""
     fees, fee_notes = medicare_fees(contexts, book.schedules, days)
     notes += fee_notes
@@ -367,7 +434,9 @@ def price(lines: pd.DataFrame, book: Book, *, reasons: bool = True, edits: bool 
     fee_errors = _take(fees.pop("error").to_numpy(dtype=object), at, "")
     fee_fields = _take(fees.pop("error_field").to_numpy(dtype=object), at, "")
     errors.add(known & (fee_errors != ""), fee_errors, "code")
-    errors.field[known & (fee_errors != "") & (errors.message == fee_errors)] = fee_fields[known & (fee_errors != "") & (errors.message == fee_errors)]
+    errors.field[known & (fee_errors != "") & (errors.message == fee_errors)] = fee_fields[
+        known & (fee_errors != "") & (errors.message == fee_errors)
+    ]
     t = t.drop(columns=["pfs_modifier"])
     _broadcast(t, fees, at, FEE_COLUMNS)
     ok = errors.message == ""
@@ -381,7 +450,9 @@ def price(lines: pd.DataFrame, book: Book, *, reasons: bool = True, edits: bool 
     denied = found["denied"]
     edit = _replace_where(t["edit"].array, denied, found["edit"][denied])
     edit_reason = _join_where(t["edit_reason"].array, denied, found["edit_reason"][denied])
-    t["eligible"] = t["eligible"].to_numpy() & ~denied & (t["category"] != Category.DRUG).to_numpy() & (t["unit_fee"] > 0).to_numpy()
+    t["eligible"] = (
+        t["eligible"].to_numpy() & ~denied & (t["category"] != Category.DRUG).to_numpy() & (t["unit_fee"] > 0).to_numpy()
+    )
     shares = multiple_procedures(t, days)
     t["share_num"] = np.where(denied, 0, shares["share_num"])
     t["share_den"] = np.where(denied, 1, shares["share_den"])
@@ -401,7 +472,9 @@ def price(lines: pd.DataFrame, book: Book, *, reasons: bool = True, edits: bool 
     failed = ~ok
     _payers(t, book, days, notes, failed, reasons)
     order = np.lexsort((t["order"].to_numpy(), t["payer_claim"].to_numpy()))
-    sharing = cost_sharing(t[SHARING].iloc[order], dict(book.contracts), days).rename(columns={"deductible": "deductible_applied"})
+    sharing = cost_sharing(t[SHARING].iloc[order], dict(book.contracts), days).rename(
+        columns={"deductible": "deductible_applied"}
+    )
     for column in sharing.columns:
         values = np.empty(len(t), np.int64)
         values[order] = sharing[column].to_numpy()
@@ -467,7 +540,7 @@ def _reasons(*parts: tuple[np.ndarray, pd.Index]) -> pd.Categorical:
     unique, first = np.unique(combined, return_index=True)
     named = [(codes[first], np.asarray(texts, dtype=object)) for codes, texts in parts]
     pieces = [np.where(codes >= 0, texts[np.maximum(codes, 0)] if len(texts) else "", "") for codes, texts in named]
-    written = [re.sub(r"\s+", " ", " ".join(str(p) for p in row if p).strip()) for row in zip(*pieces)]
+    written = [re.sub(r"\s+", " ", " ".join(str(p) for p in row if p).strip()) for row in zip(*pieces, strict=True)]
     return _category(np.searchsorted(unique, combined), written)
 
 
@@ -476,7 +549,7 @@ def _keys(t: pd.DataFrame) -> pd.Categorical:
     combined = _combine(t["code"].cat.codes.to_numpy(), t["pfs_modifier"].cat.codes.to_numpy())
     unique, first = np.unique(combined, return_index=True)
     codes, modifiers = t["code"].astype(object).to_numpy()[first], t["pfs_modifier"].astype(object).to_numpy()[first]
-    names = np.array([c + (f"-{m}" if m else "") for c, m in zip(codes, modifiers)], dtype=object)
+    names = np.array([c + (f"-{m}" if m else "") for c, m in zip(codes, modifiers, strict=True)], dtype=object)
     return pd.Categorical(names[np.searchsorted(unique, combined)])
 
 
@@ -484,7 +557,7 @@ def _payers(t: pd.DataFrame, book: Book, days: list[dt.date], notes: list[str], 
     """Each payer's contract over its lines: allowed, rule, base and the pricing reason."""
     allowed = np.zeros(len(t), np.int64)
     base = t["unit_fee"].to_numpy(np.int64).copy()
-    pricing, texts = np.full(len(t), -1, np.int64), []
+    pricing, texts = np.full(len(t), -1, np.int64), list[str]()
     payer_codes = t["payer"].cat.codes.to_numpy()
     columns = t[PRICING]
     for number, payer in enumerate(t["payer"].cat.categories):
@@ -509,13 +582,29 @@ def _payers(t: pd.DataFrame, book: Book, days: list[dt.date], notes: list[str], 
             pricing[rows] = codes + len(texts)
             texts += list(written)
     t["allowed"], t["base_unit"] = allowed, base
-    t["pricing_reason"] = pd.Categorical.from_codes(pricing, categories=pd.Index(range(len(texts)))).rename_categories(texts) \
-        if len(set(texts)) == len(texts) else _category(np.where(pricing >= 0, pricing, len(texts)), texts + [""])  # fmt: skip
+    t["pricing_reason"] = (
+        pd.Categorical.from_codes(pricing, categories=pd.Index(range(len(texts)))).rename_categories(texts)
+        if len(set(texts)) == len(texts)
+        else _category(np.where(pricing >= 0, pricing, len(texts)), texts + [""])
+    )
     t.loc[failed, "medicare"] = 0
 
 
-REASON_KEY = ["rule", "lesser", "code", "key", "units", "share_num", "share_den", "base_unit", "billed", "total_rvu", "setting",
-              "participating", "category"]  # fmt: skip
+REASON_KEY = [
+    "rule",
+    "lesser",
+    "code",
+    "key",
+    "units",
+    "share_num",
+    "share_den",
+    "base_unit",
+    "billed",
+    "total_rvu",
+    "setting",
+    "participating",
+    "category",
+]
 
 
 def _pricing_reasons(lines: pd.DataFrame, contract: Contract, label: str) -> tuple[np.ndarray, np.ndarray]:
@@ -543,9 +632,17 @@ def _pricing_reasons(lines: pd.DataFrame, contract: Contract, label: str) -> tup
     if contract.method == Method.MEDICARE:
         setting = np.where(sample["setting"] == "facility", "facility", "non-facility")
         rates = np.where(sample["participating"], "par ", "non-par (95%) ")
-        pfs = sample["category"].isin([Category.PROCEDURE, Category.GUIDANCE, Category.EM]).to_numpy() & (sample["share_num"] > 0).to_numpy()
-        text = np.array([f"Priced at the {r}{s} PFS amount. {x}".strip() if p else x for r, s, x, p in zip(rates, setting, text, pfs)],
-                        dtype=object)  # fmt: skip
+        pfs = (
+            sample["category"].isin([Category.PROCEDURE, Category.GUIDANCE, Category.EM]).to_numpy()
+            & (sample["share_num"] > 0).to_numpy()
+        )
+        text = np.array(
+            [
+                f"Priced at the {r}{s} PFS amount. {x}".strip() if p else x
+                for r, s, x, p in zip(rates, setting, text, pfs, strict=True)
+            ],
+            dtype=object,
+        )
     return np.searchsorted(unique, key), text
 
 
@@ -563,7 +660,9 @@ def _pinned_base(lines: pd.DataFrame, contract: Contract, schedules: FeeSchedule
     shifted = lines.iloc[np.flatnonzero(live)[first]][columns].astype(object).reset_index(drop=True)
     if contract.medicare_year:
         moved = [in_year(day, contract.medicare_year) for day in shifted["day"]]
-        shifted["cf_track"] = np.where([m.year != d.year for m, d in zip(moved, shifted["day"])], "standard", shifted["cf_track"])
+        shifted["cf_track"] = np.where(
+            [m.year != d.year for m, d in zip(moved, shifted["day"], strict=True)], "standard", shifted["cf_track"]
+        )
         shifted["day"] = moved
     if contract.locality:
         shifted["carrier"], shifted["locality"] = contract.locality.split("-")
@@ -573,8 +672,10 @@ def _pinned_base(lines: pd.DataFrame, contract: Contract, schedules: FeeSchedule
     missing = fees["error"].ne("").to_numpy()
     if missing.any():
         where = f"{contract.medicare_year or 'the year of service'}" + (f" in {contract.locality}" if contract.locality else "")
-        notes.append(f"Medicare {where} has no amount for {', '.join(sorted(set(shifted.loc[missing, 'code'])))}: "
-                     f"{contract.payer}'s percentage applies to 0.")  # fmt: skip
+        notes.append(
+            f"Medicare {where} has no amount for {', '.join(sorted(set(shifted.loc[missing, 'code'])))}: "
+            f"{contract.payer}'s percentage applies to 0."
+        )
     per_line = np.where(missing, 0, fees["unit_fee"].to_numpy(np.int64))
     base[live] = per_line[np.searchsorted(unique, key[live])]
     return base

@@ -35,6 +35,7 @@ from copy import copy
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,8 @@ from .engine import Book, price
 from .errors import InputError
 from .forecast import Scenario, Template, run
 from .parameters import parameter, rate
-from .pfs import NATIONAL, price as price_pfs
+from .pfs import NATIONAL
+from .pfs import price as price_pfs
 from .policies import medicare_default, yearly_limit
 from .session import Session, code_session, labels, session_data
 from .store import FeeSchedules
@@ -84,6 +86,7 @@ class Sheet:
         self.filters: str | None = None
         self.width: dict[int, int] = {}
         self.validations: list[DataValidation] = []
+        self.styles: dict[tuple, object] = {}
 
     @staticmethod
     def ref(row: int, col: int, absolute: bool = False) -> str:
@@ -95,8 +98,18 @@ class Sheet:
         size = min(max(len(word) for word in shown.split()) + 2 if header and shown else len(shown) + 2, limit)
         self.width[col] = max(self.width.get(col, 9), size)
 
-    def put(self, row: int, col: int, value, fmt: str | None = None, *, editable: bool = False, bold: bool = False,
-            wrap: bool = False, measure: bool = True) -> None:  # fmt: skip
+    def put(
+        self,
+        row: int,
+        col: int,
+        value,
+        fmt: str | None = None,
+        *,
+        editable: bool = False,
+        bold: bool = False,
+        wrap: bool = False,
+        measure: bool = True,
+    ) -> None:
         text = isinstance(value, str)
         self.rows.setdefault(row, {})[col] = (value, fmt, editable, bold, text, wrap)
         if measure and value is not None:
@@ -106,7 +119,12 @@ class Sheet:
     def formula(self, row: int, col: int, text: str, cached, fmt: str | None = MONEY, bold: bool = False) -> None:
         self.rows.setdefault(row, {})[col] = ("=" + text, fmt, False, bold, False, False)
         self.cached[f"{get_column_letter(col)}{row}"] = _cached(cached)
-        self._measure(col, f"{float(cached):,.2f}" if isinstance(cached, (int, float, Decimal, Fraction)) and not isinstance(cached, bool) else "")
+        self._measure(
+            col,
+            f"{float(cached):,.2f}"
+            if isinstance(cached, (int, float, Decimal, Fraction)) and not isinstance(cached, bool)
+            else "",
+        )
 
     def header(self, row: int, names: list[str], *, first_col: int = 1, table_rows: int = 0) -> None:
         for col, name in enumerate(names, first_col):
@@ -114,15 +132,18 @@ class Sheet:
             self._measure(col, name, header=True)
         self.freeze = self.freeze or f"{get_column_letter(first_col)}{row + 1}"
         if table_rows and self.filters is None:
-            self.filters = f"{get_column_letter(first_col)}{row}:{get_column_letter(first_col + len(names) - 1)}{row + table_rows}"
+            self.filters = (
+                f"{get_column_letter(first_col)}{row}:{get_column_letter(first_col + len(names) - 1)}{row + table_rows}"
+            )
 
     def validate(self, cell: str, kind: str, **options) -> None:
         """Data validation on an input: decimal ranges, whole numbers, or TRUE/FALSE."""
         if kind == "flag":
             rule = DataValidation(type="list", formula1='"TRUE,FALSE"', allow_blank=False)
         else:
-            rule = DataValidation(type=kind, operator="between", formula1=str(options["low"]), formula2=str(options["high"]),
-                                  allow_blank=False)  # fmt: skip
+            rule = DataValidation(
+                type=kind, operator="between", formula1=str(options["low"]), formula2=str(options["high"]), allow_blank=False
+            )
         rule.error = options.get("message", "Out of range")
         rule.errorTitle = "Check this input"
         rule.showErrorMessage = True
@@ -164,9 +185,11 @@ class Sheet:
         cell._style = copy(self._style(fmt, editable, bold, wrap, quote))  # as openpyxl's own copy_worksheet does
         return cell
 
-    @functools.cache
     def _style(self, fmt, editable, bold, wrap, quote=False):
-        """One styled prototype cell per combination; cells copy its style array."""
+        """One styled prototype cell per combination (kept on the sheet); cells copy its style array."""
+        key = (fmt, editable, bold, wrap, quote)
+        if key in self.styles:
+            return self.styles[key]
         cell = WriteOnlyCell(self.ws)
         cell.quotePrefix = quote
         if fmt:
@@ -178,6 +201,7 @@ class Sheet:
             cell.font = BOLD
         if wrap:
             cell.alignment = WRAP
+        self.styles[key] = cell._style
         return cell._style
 
 
@@ -207,12 +231,14 @@ def _key_name(prefix: str, key: str) -> str:
     return f"{prefix}_{re.sub(r'[^0-9A-Za-z]', '_', key)}"
 
 
-def _dollars(cents) -> Decimal | None:
-    return None if cents is None or pd.isna(cents) else Decimal(int(cents)) / 100
+def _dollars(cents: Any) -> Decimal:
+    """Integer cents as dollars (a blank amount as 0)."""
+    return Decimal(0) if cents is None or pd.isna(cents) else Decimal(int(cents)) / 100
 
 
-def _fraction(value: Decimal | Fraction) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(value.numerator) / Decimal(value.denominator)
+def _fraction(value: Any) -> Any:
+    """An exact fraction as a Decimal for a cell (Decimals, booleans and text stay as they are)."""
+    return Decimal(value.numerator) / Decimal(value.denominator) if isinstance(value, Fraction) else value
 
 
 @dataclass
@@ -240,9 +266,17 @@ def _mix(contracts: list[Contract], given: dict[str, Decimal]) -> dict[str, Deci
     return mix
 
 
-def estimate_workbook(schedules: FeeSchedules, session: Session, contracts: list[Contract], practice: Practice, *,
-                      codes: list[str] | None = None, all_codes: bool = False, forecast: ForecastInputs | None = None,
-                      exported_at: dt.datetime | None = None) -> bytes:  # fmt: skip
+def estimate_workbook(
+    schedules: FeeSchedules,
+    session: Session,
+    contracts: list[Contract],
+    practice: Practice,
+    *,
+    codes: list[str] | None = None,
+    all_codes: bool = False,
+    forecast: ForecastInputs | None = None,
+    exported_at: dt.datetime | None = None,
+) -> bytes:
     """The workbook as bytes. ``codes`` (or every payable code with ``all_codes``) fill the fee schedule."""
     if not contracts:
         raise InputError("no payers: add contracts before exporting", field="payers")
@@ -253,7 +287,7 @@ def estimate_workbook(schedules: FeeSchedules, session: Session, contracts: list
     model.session_estimate()
     model.comparison()
     model.forecast_sheet()
-    model.sources(exported_at or dt.datetime.now(dt.timezone.utc))
+    model.sources(exported_at or dt.datetime.now(dt.UTC))
     for sheet in model.sheets.values():
         sheet.finish()
     model.wb.calculation.fullCalcOnLoad = True
@@ -272,6 +306,7 @@ def _with_cached_values(data: bytes, sheets: dict[str, Sheet], workbook: Workboo
             content = source.read(item.filename)
             sheet = next((s for s in sheets.values() if item.filename == f"xl/worksheets/sheet{index[s.title]}.xml"), None)
             if sheet is not None:
+
                 def cached(match, cache=sheet.cached):
                     value = cache.get(match.group(1))
                     shown = "" if value is None else f"<v>{value}</v>"
@@ -285,12 +320,27 @@ def _with_cached_values(data: bytes, sheets: dict[str, Sheet], workbook: Workboo
 class _Model:
     """Builds the sheets in order; each later sheet refers to cells the earlier ones named."""
 
-    def __init__(self, schedules: FeeSchedules, session: Session, contracts: list[Contract], practice: Practice,
-                 forecast: ForecastInputs, codes: list[str] | None):  # fmt: skip
+    def __init__(
+        self,
+        schedules: FeeSchedules,
+        session: Session,
+        contracts: list[Contract],
+        practice: Practice,
+        forecast: ForecastInputs,
+        codes: list[str] | None,
+    ):
         self.wb = Workbook(write_only=True)
-        self.sheets = {name: Sheet(self.wb, name) for name in
-                       ("Assumptions", "Fee schedule", "Session estimate", "Payer comparison", "Forecast", "Sources")}  # fmt: skip
-        self.schedules, self.session, self.contracts, self.practice, self.forecast = schedules, session, contracts, practice, forecast
+        self.sheets = {
+            name: Sheet(self.wb, name)
+            for name in ("Assumptions", "Fee schedule", "Session estimate", "Payer comparison", "Forecast", "Sources")
+        }
+        self.schedules, self.session, self.contracts, self.practice, self.forecast = (
+            schedules,
+            session,
+            contracts,
+            practice,
+            forecast,
+        )
         self.day = session.date_of_service
         self.place = place_of_service(session.place_of_service)
         self.payer_names = {c.payer: f"P{i}" for i, c in enumerate(contracts, 1)}
@@ -311,8 +361,11 @@ class _Model:
         self.fee_frame, self.basis = self._fee_frame(codes)
         self.fee_keys = set(self.fee_frame["key"])
         session_keys = set(self.due.lines.loc[self.due.lines["biller"] == Biller.PHYSICIAN, "key"])
-        self.charge_keys = {k for k in practice.charges if k in self.fee_keys | session_keys or k.split("-")[0] in
-                            {c.split("-")[0] for c in self.fee_keys | session_keys}}  # fmt: skip
+        self.charge_keys = {
+            k
+            for k in practice.charges
+            if k in self.fee_keys | session_keys or k.split("-")[0] in {c.split("-")[0] for c in self.fee_keys | session_keys}
+        }
         self.inputs_named: set[str] = set()
 
     def _fee_frame(self, codes: list[str] | None):
@@ -326,7 +379,9 @@ class _Model:
         frame = frame[frame["nonfacility_amount"].notna() | frame["facility_amount"].notna()].reset_index(drop=True)
         if len(frame) + 10 > EXCEL_MAX_ROWS:
             raise InputError("too many codes for one sheet", field="codes")
-        frame["key"] = frame["hcpcs"].astype(str) + ("-" + frame["modifier"].astype(str)).where(frame["modifier"].astype(str) != "", "")
+        frame["key"] = frame["hcpcs"].astype(str) + ("-" + frame["modifier"].astype(str)).where(
+            frame["modifier"].astype(str) != "", ""
+        )
         return frame, basis
 
     def _input(self, name: str, sheet: Sheet, row: int, col: int) -> str:
@@ -342,19 +397,60 @@ class _Model:
         basis = self.basis
         row0 = self.fee_frame.iloc[0]
         s.put(1, 1, "Assumptions: yellow cells are inputs; every other sheet follows them", bold=True, measure=False)
-        s.put(2, 1, f"Date of service {day} · locality {'-'.join(self.where) if self.where != NATIONAL else 'national'} "
-                    f"{row0['locality_name']} · {self.place.label} (POS {self.place.code})", measure=False)  # fmt: skip
+        s.put(
+            2,
+            1,
+            f"Date of service {day} · locality {'-'.join(self.where) if self.where != NATIONAL else 'national'} "
+            f"{row0['locality_name']} · {self.place.label} (POS {self.place.code})",
+            measure=False,
+        )
         rows = [
             ("CF", "Conversion factor", basis.conversion_factor, RATE, ("decimal", 1, 1000)),
-            ("GPCI_WORK", f"Work GPCI ({'with' if basis.work_gpci_floor else 'without'} the 1.0 floor)", Fraction(int(row0["work_gpci"]), 1000), "0.000", ("decimal", 0, 5)),
+            (
+                "GPCI_WORK",
+                f"Work GPCI ({'with' if basis.work_gpci_floor else 'without'} the 1.0 floor)",
+                Fraction(int(row0["work_gpci"]), 1000),
+                "0.000",
+                ("decimal", 0, 5),
+            ),
             ("GPCI_PE", "Practice expense GPCI", Fraction(int(row0["pe_gpci"]), 1000), "0.000", ("decimal", 0, 5)),
             ("GPCI_MP", "Malpractice GPCI", Fraction(int(row0["mp_gpci"]), 1000), "0.000", ("decimal", 0, 5)),
-            ("NONPAR_RATE", "Non-participating share of the par amount", rate("pfs/nonparticipating_rate", day), PERCENT, ("decimal", 0, 2)),
-            ("LIMITING_RATE", "Limiting charge share of the non-par amount", rate("pfs/limiting_charge_rate", day), PERCENT, ("decimal", 0, 5)),
-            ("SEQUESTRATION", "Sequestration (off Medicare's payment, and off a plan's that passes it through)", rate("sequestration_rate", day), PERCENT, ("decimal", 0, 1)),
-            ("PARTB_COINS", "Part B coinsurance (PFS lines and the hospital's line)", rate("part_b/coinsurance_rate", day), PERCENT, ("decimal", 0, 1)),
-            ("PARTB_DEDUCTIBLE", f"Part B deductible {day.year} (due at the first visit of the year)", parameter("part_b/deductible", day).value, MONEY, ("decimal", 0, 100000)),
-        ]  # fmt: skip
+            (
+                "NONPAR_RATE",
+                "Non-participating share of the par amount",
+                rate("pfs/nonparticipating_rate", day),
+                PERCENT,
+                ("decimal", 0, 2),
+            ),
+            (
+                "LIMITING_RATE",
+                "Limiting charge share of the non-par amount",
+                rate("pfs/limiting_charge_rate", day),
+                PERCENT,
+                ("decimal", 0, 5),
+            ),
+            (
+                "SEQUESTRATION",
+                "Sequestration (off Medicare's payment, and off a plan's that passes it through)",
+                rate("sequestration_rate", day),
+                PERCENT,
+                ("decimal", 0, 1),
+            ),
+            (
+                "PARTB_COINS",
+                "Part B coinsurance (PFS lines and the hospital's line)",
+                rate("part_b/coinsurance_rate", day),
+                PERCENT,
+                ("decimal", 0, 1),
+            ),
+            (
+                "PARTB_DEDUCTIBLE",
+                f"Part B deductible {day.year} (due at the first visit of the year)",
+                parameter("part_b/deductible", day).value,
+                MONEY,
+                ("decimal", 0, 100000),
+            ),
+        ]
         s.header(4, ["Input", "Value", "Name"])
         row = 5
         for name, label, value, fmt, check in rows:
@@ -369,16 +465,43 @@ class _Model:
         self.next_assumption_row = row + 1
 
     def _payer_inputs(self, s: Sheet, row: int) -> int:
-        columns = ["Payer", "Kind", "Method", "Percent", "$ per RVU", "Fixed year", "Pinned locality", "Drug method", "Drug %",
-                   "Copay", "Coinsurance", "Deductible when due", "Passes sequestration", "Guidance covered", "E/M-25 paid",
-                   "Lesser of billed", "Frequency limit / year", "Denial rate", "Payer mix"]  # fmt: skip
-        s.put(row, 1, "Payers (yellow: inputs that apply to the payer's method; grey text: terms that do not apply)", bold=True, measure=False)
+        columns = [
+            "Payer",
+            "Kind",
+            "Method",
+            "Percent",
+            "$ per RVU",
+            "Fixed year",
+            "Pinned locality",
+            "Drug method",
+            "Drug %",
+            "Copay",
+            "Coinsurance",
+            "Deductible when due",
+            "Passes sequestration",
+            "Guidance covered",
+            "E/M-25 paid",
+            "Lesser of billed",
+            "Frequency limit / year",
+            "Denial rate",
+            "Payer mix",
+        ]
+        s.put(
+            row,
+            1,
+            "Payers (yellow: inputs that apply to the payer's method; grey text: terms that do not apply)",
+            bold=True,
+            measure=False,
+        )
         row += 1
         s.header(row, columns)
         mix = _mix(self.contracts, self.forecast.payer_mix)
         codes = set(self.due.lines["code"]) | set(self.fee_frame["hcpcs"])
-        has = {"guidance": bool(codes & set(self.guidance_codes)), "em": bool((self.due.lines["category"] == Category.EM).any()),
-               "charges": bool(self.charge_keys)}  # fmt: skip
+        has = {
+            "guidance": bool(codes & set(self.guidance_codes)),
+            "em": bool((self.due.lines["category"] == Category.EM).any()),
+            "charges": bool(self.charge_keys),
+        }
         self.inputs: dict[str, dict] = {}
         first = row + 1
         for contract in self.contracts:
@@ -386,13 +509,20 @@ class _Model:
             p = self.payer_names[contract.payer]
             traditional = contract.kind == Kind.MEDICARE
             s.put(row, 1, contract.payer)
-            for col, text in ((2, contract.kind.value), (3, contract.method.value), (6, str(contract.medicare_year or "rolling")),
-                              (7, contract.locality or "service locality"), (8, contract.drug_method.value)):  # fmt: skip
+            for col, text in (
+                (2, contract.kind.value),
+                (3, contract.method.value),
+                (6, str(contract.medicare_year or "rolling")),
+                (7, contract.locality or "service locality"),
+                (8, contract.drug_method.value),
+            ):
                 s.put(row, col, text)
             limit = yearly_limit(contract.frequency_rule or (medicare_default("frequency") if traditional else None))
             percent_applies = contract.method in (Method.PERCENT_OF_MEDICARE, Method.PERCENT_OF_CHARGES)
             drug_applies = contract.drug_method in (DrugMethod.ASP_PLUS, DrugMethod.PERCENT_OF_ASP)
-            terms = {  # name: (column, value, format, applies, validation)
+            terms: dict[
+                str, tuple[int, Any, str | None, bool, tuple[Any, ...]]
+            ] = {  # name: (column, value, format, applies, validation)
                 "PCT": (4, contract.percent / 100, PERCENT, percent_applies, ("decimal", 0, 10)),
                 "DPR": (5, contract.dollars_per_rvu, MONEY, contract.method == Method.DOLLARS_PER_RVU, ("decimal", 0, 10000)),
                 "DRUGPCT": (9, contract.drug_percent / 100, PERCENT, drug_applies, ("decimal", 0, 10)),
@@ -404,12 +534,18 @@ class _Model:
                 "EM": (15, contract.em_25_paid, None, has["em"] and contract.method != Method.MEDICARE, ("flag",)),
                 "LESSER": (16, contract.lesser_of_billed, None, has["charges"] and contract.method != Method.MEDICARE, ("flag",)),
                 "LIMIT": (17, _fraction(limit) if limit else None, "0.00", limit is not None, ("decimal", 0, 366)),
-                "DENIAL": (18, self.forecast.denial_rate_percent.get(contract.payer, Decimal(0)) / 100, PERCENT, True, ("decimal", 0, 1)),
+                "DENIAL": (
+                    18,
+                    self.forecast.denial_rate_percent.get(contract.payer, Decimal(0)) / 100,
+                    PERCENT,
+                    True,
+                    ("decimal", 0, 1),
+                ),
                 "MIX": (19, mix[contract.payer] / 100, PERCENT, True, ("decimal", 0, 1)),
-            }  # fmt: skip
+            }
             for key, (col, value, fmt, applies, check) in terms.items():
                 if applies:
-                    s.put(row, col, value if isinstance(value, bool) else _fraction(value), fmt, editable=True)
+                    s.put(row, col, _fraction(value), fmt, editable=True)
                     self._input(f"{key}_{p}", s, row, col)
                     s.validate(s.ref(row, col), check[0], **({} if check[0] == "flag" else {"low": check[1], "high": check[2]}))
                 elif traditional and key in ("COPAY", "COINS", "DED", "SEQ"):
@@ -435,8 +571,11 @@ class _Model:
         used_drugs = set(self.due.lines.loc[self.due.lines["category"] == Category.DRUG, "code"])
         for contract in self.contracts:
             p = self.payer_names[contract.payer]
-            tables = (("FEE", contract.fees, contract.method == Method.FEE_SCHEDULE), ("OVR", contract.overrides, True),
-                      ("DRUGPRICE", contract.drug_per_unit, contract.drug_method == DrugMethod.PER_UNIT))  # fmt: skip
+            tables = (
+                ("FEE", contract.fees, contract.method == Method.FEE_SCHEDULE),
+                ("OVR", contract.overrides, True),
+                ("DRUGPRICE", contract.drug_per_unit, contract.drug_method == DrugMethod.PER_UNIT),
+            )
             for kind, table, applies in tables:
                 for key, amount in table.items():
                     live = applies and (key in fee_codes or key.split("-")[0] in fee_codes or key in used_drugs)
@@ -444,8 +583,12 @@ class _Model:
                         continue
                     row += 1
                     name = _key_name(f"{kind}_{p}", key)
-                    for col, text in ((1, contract.payer), (2, {"FEE": "fee", "OVR": "override", "DRUGPRICE": "drug price"}[kind]),
-                                      (3, key), (5, name)):  # fmt: skip
+                    for col, text in (
+                        (1, contract.payer),
+                        (2, {"FEE": "fee", "OVR": "override", "DRUGPRICE": "drug price"}[kind]),
+                        (3, key),
+                        (5, name),
+                    ):
                         s.put(row, col, text)
                     s.put(row, 4, amount, "0.000000", editable=True)
                     self._input(name, s, row, 4)
@@ -461,15 +604,24 @@ class _Model:
                 self.charge_names[key] = self._input(_key_name("CHARGE", key), s, row, 2)
                 s.validate(s.ref(row, 2), "decimal", low=0, high=1_000_000)
         row += 2
-        s.put(row, 1, "Drug payment limits (ASP file, per billing unit) and the file's patient coinsurance", bold=True, measure=False)
-        self.asp_names = {}
+        s.put(
+            row,
+            1,
+            "Drug payment limits (ASP file, per billing unit) and the file's patient coinsurance",
+            bold=True,
+            measure=False,
+        )
+        self.asp_names: dict[str, tuple[str, str]] = {}
         for line in self.due.lines.itertuples():
             if line.category == Category.DRUG and line.code not in self.asp_names:
                 row += 1
                 s.put(row, 1, f"{line.code} ({line.release})")
                 s.put(row, 2, Decimal(int(line.unit_fee)) / 1000, "0.000", editable=True)
                 s.put(row, 3, Decimal(int(line.coinsurance_rate)) / 100_000, "0.000%", editable=True)
-                self.asp_names[line.code] = (self._input(f"ASP_{line.code}", s, row, 2), self._input(f"ASPCOINS_{line.code}", s, row, 3))
+                self.asp_names[line.code] = (
+                    self._input(f"ASP_{line.code}", s, row, 2),
+                    self._input(f"ASPCOINS_{line.code}", s, row, 3),
+                )
                 s.validate(s.ref(row, 2), "decimal", low=0, high=1_000_000)
                 s.validate(s.ref(row, 3), "decimal", low=0, high=1)
         return row + 1
@@ -485,26 +637,57 @@ class _Model:
 
     def _price_codes(self, codes, day=None, locality=None, cf_track=None):
         where = [locality or self.where]
-        return price_pfs(self.schedules, day or self.day, codes=codes, localities=where, cf_track=cf_track or self.session.cf_track,
-                         work_gpci_floor=self.session.work_gpci_floor)  # fmt: skip
+        return price_pfs(
+            self.schedules,
+            day or self.day,
+            codes=codes,
+            localities=where,
+            cf_track=cf_track or self.session.cf_track,
+            work_gpci_floor=self.session.work_gpci_floor,
+        )
 
     def fee_schedule(self) -> None:
         s = self.sheets["Fee schedule"]
         frame = self.fee_frame
         keys = frame["key"].tolist()
         office = self._office_amounts(frame, keys)
-        columns = ["HCPCS", "Mod", "Label", "Work RVU", "PE RVU non-facility", "PE RVU facility", "MP RVU", "Total RVU non-facility",
-                   "Total RVU facility", "OPPS cap non-facility", "OPPS cap facility", "Medicare non-facility", "Medicare facility",
-                   "Non-par non-facility", "Non-par facility", "Limiting non-facility", "Limiting facility"]  # fmt: skip
+        columns = [
+            "HCPCS",
+            "Mod",
+            "Label",
+            "Work RVU",
+            "PE RVU non-facility",
+            "PE RVU facility",
+            "MP RVU",
+            "Total RVU non-facility",
+            "Total RVU facility",
+            "OPPS cap non-facility",
+            "OPPS cap facility",
+            "Medicare non-facility",
+            "Medicare facility",
+            "Non-par non-facility",
+            "Non-par facility",
+            "Limiting non-facility",
+            "Limiting facility",
+        ]
         self.col = {name: i for i, name in enumerate(columns, 1)}
         pinned = [c for c in self.contracts if c.method == Method.PERCENT_OF_MEDICARE and (c.medicare_year or c.locality)]
         for contract in pinned:
-            columns.append(f"{contract.payer}: Medicare base {contract.medicare_year or 'rolling'}" + (f" {contract.locality}" if contract.locality else ""))
+            columns.append(
+                f"{contract.payer}: Medicare base {contract.medicare_year or 'rolling'}"
+                + (f" {contract.locality}" if contract.locality else "")
+            )
             self.col[f"base {contract.payer}"] = len(columns)
         first_payer = len(columns) + 1
         columns += [f"{c.payer} (office, one unit)" for c in self.contracts]
-        s.put(1, 1, f"Fee schedule {self.day} · RVUs {self.basis.rvu.name} · GPCIs {self.basis.gpci.name} · amounts rounded to the cent "
-                    "once · payer columns: each code alone, one unit, in the office (a list price: no claim edits)", bold=True, measure=False)  # fmt: skip
+        s.put(
+            1,
+            1,
+            f"Fee schedule {self.day} · RVUs {self.basis.rvu.name} · GPCIs {self.basis.gpci.name} · amounts rounded to the cent "
+            "once · payer columns: each code alone, one unit, in the office (a list price: no claim edits)",
+            bold=True,
+            measure=False,
+        )
         s.header(3, columns, table_rows=len(frame))
         self.fee_rows: dict[str, int] = {}
         names = labels()
@@ -515,29 +698,54 @@ class _Model:
             s.put(row, 1, str(r.hcpcs))
             s.put(row, 2, str(r.modifier))
             s.put(row, 3, names.get(str(r.hcpcs), "") if not r.modifier else "")
-            for name, value in (("Work RVU", r.work_rvu), ("PE RVU non-facility", r.pe_rvu_nonfacility), ("PE RVU facility", r.pe_rvu_facility),
-                                ("MP RVU", r.mp_rvu)):  # fmt: skip
+            for name, value in (
+                ("Work RVU", r.work_rvu),
+                ("PE RVU non-facility", r.pe_rvu_nonfacility),
+                ("PE RVU facility", r.pe_rvu_facility),
+                ("MP RVU", r.mp_rvu),
+            ):
                 s.put(row, self.col[name], Decimal(int(value)) / 100, "0.00")
             for setting, label in (("nonfacility", "non-facility"), ("facility", "facility")):
                 pe = letter[f"PE RVU {label}"]
-                s.formula(row, self.col[f"Total RVU {label}"], f"{letter['Work RVU']}{row}+{pe}{row}+{letter['MP RVU']}{row}",
-                          Decimal(int(r.work_rvu + getattr(r, f"pe_rvu_{setting}") + r.mp_rvu)) / 100, "0.00")  # fmt: skip
+                s.formula(
+                    row,
+                    self.col[f"Total RVU {label}"],
+                    f"{letter['Work RVU']}{row}+{pe}{row}+{letter['MP RVU']}{row}",
+                    Decimal(int(r.work_rvu + getattr(r, f"pe_rvu_{setting}") + r.mp_rvu)) / 100,
+                    "0.00",
+                )
                 cap = getattr(r, f"{setting}_opps_cap")
                 cap_col = letter[f"OPPS cap {label}"]
                 s.put(row, self.col[f"OPPS cap {label}"], None if pd.isna(cap) else Decimal(int(cap)) / 100, MONEY)
                 exact = f"({letter['Work RVU']}{row}*GPCI_WORK+{pe}{row}*GPCI_PE+{letter['MP RVU']}{row}*GPCI_MP)*CF"
                 amount = _money(exact)
-                s.formula(row, self.col[f"Medicare {label}"], f'IF({cap_col}{row}="",{amount},MIN({amount},{cap_col}{row}))',
-                          _dollars(getattr(r, f"{setting}_payment")))  # fmt: skip
+                s.formula(
+                    row,
+                    self.col[f"Medicare {label}"],
+                    f'IF({cap_col}{row}="",{amount},MIN({amount},{cap_col}{row}))',
+                    _dollars(getattr(r, f"{setting}_payment")),
+                )
                 binds = f'AND({cap_col}{row}<>"",{cap_col}{row}<{amount})'  # the cap binds: non-par from the cap
-                s.formula(row, self.col[f"Non-par {label}"], f"IF({binds},{_money(f'{cap_col}{row}*NONPAR_RATE')},{_money(f'{exact}*NONPAR_RATE')})",
-                          _dollars(getattr(r, f"{setting}_nonpar_amount")))  # fmt: skip
-                s.formula(row, self.col[f"Limiting {label}"],
-                          f"IF({binds},{_money(f'{cap_col}{row}*NONPAR_RATE*LIMITING_RATE')},{_money(f'{exact}*NONPAR_RATE*LIMITING_RATE')})",
-                          _dollars(getattr(r, f"{setting}_limiting_charge")))  # fmt: skip
+                s.formula(
+                    row,
+                    self.col[f"Non-par {label}"],
+                    f"IF({binds},{_money(f'{cap_col}{row}*NONPAR_RATE')},{_money(f'{exact}*NONPAR_RATE')})",
+                    _dollars(getattr(r, f"{setting}_nonpar_amount")),
+                )
+                s.formula(
+                    row,
+                    self.col[f"Limiting {label}"],
+                    f"IF({binds},{_money(f'{cap_col}{row}*NONPAR_RATE*LIMITING_RATE')},{_money(f'{exact}*NONPAR_RATE*LIMITING_RATE')})",
+                    _dollars(getattr(r, f"{setting}_limiting_charge")),
+                )
             for contract in pinned:
                 base = office.get((contract.payer, key))
-                s.put(row, self.col[f"base {contract.payer}"], None if base is None else Decimal(int(base["base_unit"])) / 1000, MONEY)
+                s.put(
+                    row,
+                    self.col[f"base {contract.payer}"],
+                    None if base is None else Decimal(int(base["base_unit"])) / 1000,
+                    MONEY,
+                )
             for j, contract in enumerate(self.contracts):
                 value = office.get((contract.payer, key))
                 s.formula(row, first_payer + j, self._office_cell(contract, key, row), _dollars(value["allowed"] if value else 0))
@@ -546,15 +754,29 @@ class _Model:
     def _office_amounts(self, frame: pd.DataFrame, keys: list[str]) -> dict:
         """Each payer's amount for one unit of each code alone in the office (engine, without claim edits)."""
         charges = self.practice.charge_cents(frame["hcpcs"].astype(str), keys)
-        base = pd.DataFrame({"code": frame["hcpcs"].astype(str), "modifiers": frame["modifier"].astype(str), "key": keys,
-                             "billed": pd.array(charges, dtype="Int64")})  # fmt: skip
+        base = pd.DataFrame(
+            {
+                "code": frame["hcpcs"].astype(str),
+                "modifiers": frame["modifier"].astype(str),
+                "key": keys,
+                "billed": pd.array(charges, dtype="Int64"),
+            }
+        )
         tables = [base.assign(payer=c.payer) for c in self.contracts]
         lines = pd.concat(tables, ignore_index=True).assign(
-            date_of_service=self.day, place_of_service="11", zip_code=self.session.zip_code or "", locality=self.session.locality or "",
-            participating=self.practice.participating, cf_track=self.session.cf_track,
-            work_gpci_floor="" if self.session.work_gpci_floor is None else ("on" if self.session.work_gpci_floor else "off"))  # fmt: skip
+            date_of_service=self.day,
+            place_of_service="11",
+            zip_code=self.session.zip_code or "",
+            locality=self.session.locality or "",
+            participating=self.practice.participating,
+            cf_track=self.session.cf_track,
+            work_gpci_floor="" if self.session.work_gpci_floor is None else ("on" if self.session.work_gpci_floor else "off"),
+        )
         priced = price(lines, Book(self.schedules, {c.payer: c for c in self.contracts}), reasons=False, edits=False).lines
-        return {(p, k): {"allowed": a, "base_unit": b} for p, k, a, b in zip(priced["payer"], lines["key"], priced["allowed"], priced["base_unit"])}
+        return {
+            (p, k): {"allowed": a, "base_unit": b}
+            for p, k, a, b in zip(priced["payer"], lines["key"], priced["allowed"], priced["base_unit"], strict=True)
+        }
 
     def _fee_ref(self, key: str, nonpar: bool, setting: Setting) -> str:
         label = "non-facility" if setting == Setting.NONFACILITY else "facility"
@@ -566,10 +788,23 @@ class _Model:
         code = key.split("-")[0]
         medicare = self._fee_ref(key, not self.practice.participating, Setting.NONFACILITY).split("!")[1]
         par = self._fee_ref(key, False, Setting.NONFACILITY).split("!")[1]
-        base = par if contract.method != Method.PERCENT_OF_MEDICARE or not (contract.medicare_year or contract.locality) \
-            else f"{get_column_letter(self.col[f'base {contract.payer}'])}{row}"  # fmt: skip
-        return self._allowed_formula(contract, key, code, 1, "1", medicare, base, f"{get_column_letter(self.col['Total RVU non-facility'])}{row}",
-                                     category=self._category(code), modifiers="")  # fmt: skip
+        base = (
+            par
+            if contract.method != Method.PERCENT_OF_MEDICARE or not (contract.medicare_year or contract.locality)
+            else f"{get_column_letter(self.col[f'base {contract.payer}'])}{row}"
+        )
+        return self._allowed_formula(
+            contract,
+            key,
+            code,
+            1,
+            "1",
+            medicare,
+            base,
+            f"{get_column_letter(self.col['Total RVU non-facility'])}{row}",
+            category=self._category(code),
+            modifiers="",
+        )
 
     def _category(self, code: str) -> str:
         if code in self.guidance_codes:
@@ -586,8 +821,20 @@ class _Model:
     def _charge(self, key: str, code: str) -> str | None:
         return self.charge_names.get(key) or self.charge_names.get(code)
 
-    def _allowed_formula(self, contract: Contract, key: str, code: str, units: int, share: str, medicare: str, base: str, rvu: str,
-                         *, category: str, modifiers: str) -> str:  # fmt: skip
+    def _allowed_formula(
+        self,
+        contract: Contract,
+        key: str,
+        code: str,
+        units: int,
+        share: str,
+        medicare: str,
+        base: str,
+        rvu: str,
+        *,
+        category: str,
+        modifiers: str,
+    ) -> str:
         """Mirrors rules.contracts.contract_allowed for one line: ``medicare`` is Medicare's own amount for
         the line (after its share), ``base`` the par amount per unit the percentage applies to."""
         p = self.payer_names[contract.payer]
@@ -622,7 +869,11 @@ class _Model:
             amount = _money(f"{override}*{units}*{share}")
         if contract.method != Method.MEDICARE:
             if category == Category.GUIDANCE:
-                amount = f"IF(GUIDE_{p},{amount},0)" if f"GUIDE_{p}" in self.inputs_named else (amount if contract.guidance_covered else "0")
+                amount = (
+                    f"IF(GUIDE_{p},{amount},0)"
+                    if f"GUIDE_{p}" in self.inputs_named
+                    else (amount if contract.guidance_covered else "0")
+                )
             if category == Category.EM and "25" in modifiers.split():
                 amount = f"IF(EM_{p},{amount},0)" if f"EM_{p}" in self.inputs_named else (amount if contract.em_25_paid else "0")
         if charge and contract.method == Method.MEDICARE:
@@ -634,14 +885,30 @@ class _Model:
     # -- Session estimate -------------------------------------------------------------------
     def session_estimate(self) -> None:
         s = self.sheets["Session estimate"]
-        s.put(1, 1, f"Session estimate {self.day}: {self.place.label} (POS {self.place.code}), locality {'-'.join(self.where) or 'national'}",
-              bold=True, measure=False)  # fmt: skip
-        s.put(2, 1, "Patient share two ways: the first visit of the year (deductible due) and once the deductible is met. Practice "
-                    "totals are the practice's own claim; the facility's lines (hospital or ASC) are totalled apart.", measure=False)  # fmt: skip
+        s.put(
+            1,
+            1,
+            f"Session estimate {self.day}: {self.place.label} (POS {self.place.code}), locality {'-'.join(self.where) or 'national'}",
+            bold=True,
+            measure=False,
+        )
+        s.put(
+            2,
+            1,
+            "Patient share two ways: the first visit of the year (deductible due) and once the deductible is met. Practice "
+            "totals are the practice's own claim; the facility's lines (hospital or ASC) are totalled apart.",
+            measure=False,
+        )
         headers = ["Payer", "Code", "Modifiers", "Units", "Billed by", "Edit", "Paid share", "Medicare amount", "Allowed"]
         for view in ("due", "met"):
-            headers += [f"Copay ({view})", f"Deductible ({view})", f"Coinsurance ({view})", f"Payer pays ({view})",
-                        f"Sequestration ({view})", f"Expected ({view})"]  # fmt: skip
+            headers += [
+                f"Copay ({view})",
+                f"Deductible ({view})",
+                f"Coinsurance ({view})",
+                f"Payer pays ({view})",
+                f"Sequestration ({view})",
+                f"Expected ({view})",
+            ]
         headers += ["Medicare par (for coverage at risk)"]
         total_rows = sum(len(self.lines(self.due, c.payer)) + 3 for c in self.contracts)
         s.header(4, headers, table_rows=total_rows)
@@ -653,14 +920,16 @@ class _Model:
             due, met = self.lines(self.due, contract.payer), self.lines(self.met, contract.payer)
             reference = self.lines(self.due, "\x00Medicare par")
             first = row
-            for (_, line), (_, met_line), (_, ref) in zip(due.iterrows(), met.iterrows(), reference.iterrows()):
+            for (_, line), (_, met_line), (_, ref) in zip(due.iterrows(), met.iterrows(), reference.iterrows(), strict=True):
                 self._session_line(s, row, first, contract, line, met_line, ref)
                 row += 1
             last = row - 1
-            for label, billers, values in (("practice claim", (Biller.PHYSICIAN, Biller.NOT_BILLED), (due, met)),
-                                           ("facility (information)", (Biller.FACILITY,), (due, met))):  # fmt: skip
+            for label, billers, values in (
+                ("practice claim", (Biller.PHYSICIAN, Biller.NOT_BILLED), (due, met)),
+                ("facility (information)", (Biller.FACILITY,), (due, met)),
+            ):
                 s.put(row, 1, f"{contract.payer}: {label}", bold=True)
-                rows = [r for r, b in zip(range(first, last + 1), due["biller"]) if b in billers]
+                rows = [r for r, b in zip(range(first, last + 1), due["biller"], strict=True) if b in billers]
                 for col in range(8, 22):
                     letter = get_column_letter(col)
                     cells = ",".join(f"{letter}{r}" for r in rows) or "0"
@@ -673,16 +942,31 @@ class _Model:
             row += 1
 
     def _total_value(self, col: int, views, billers) -> Decimal:
-        names = {8: "medicare", 9: "allowed", 10: "copay", 11: "deductible_applied", 12: "coinsurance", 13: "payer_payment",
-                 14: "sequestration", 15: "expected"}  # fmt: skip
+        names = {
+            8: "medicare",
+            9: "allowed",
+            10: "copay",
+            11: "deductible_applied",
+            12: "coinsurance",
+            13: "payer_payment",
+            14: "sequestration",
+            15: "expected",
+        }
         due, met = views
         frame, column = (due, names[col]) if col <= 15 else (met, names[col - 6])
         return _dollars(frame.loc[frame["biller"].isin(list(billers)), column].sum())
 
     def _session_names(self, p: str, total_row: int) -> None:
         s = self.sheets["Session estimate"]
-        for name, col in (("ALLOWED", 9), ("PAYDUE", 13), ("SEQDUE", 14), ("EXPDUE", 15), ("PAYMET", 19), ("SEQMET", 20),
-                          ("EXPMET", 21)):  # fmt: skip
+        for name, col in (
+            ("ALLOWED", 9),
+            ("PAYDUE", 13),
+            ("SEQDUE", 14),
+            ("EXPDUE", 15),
+            ("PAYMET", 19),
+            ("SEQMET", 20),
+            ("EXPMET", 21),
+        ):
             _name(self.wb, f"{name}_{p}", s, total_row, col)
 
     def _share(self, contract: Contract, line) -> tuple[str, Fraction]:
@@ -704,8 +988,9 @@ class _Model:
         return _money(f"{units}*{self._fee_ref(line['key'], nonpar, self.setting)}*{share}")
 
     def _session_line(self, s: Sheet, row: int, first: int, contract: Contract, line, met_line, reference) -> None:
-        p = self.payer_names[contract.payer]
-        biller = {Biller.PHYSICIAN: "practice", Biller.FACILITY: "facility", Biller.NOT_BILLED: "not billed"}[Biller(line["biller"])]
+        biller = {Biller.PHYSICIAN: "practice", Biller.FACILITY: "facility", Biller.NOT_BILLED: "not billed"}[
+            Biller(line["biller"])
+        ]
         s.put(row, 1, contract.payer)
         s.put(row, 2, line["code"] or line["label"])
         s.put(row, 3, line["modifiers"])
@@ -717,15 +1002,32 @@ class _Model:
         share_ref = f"G{row}"
         medicare_share = Fraction(int(line["share_num"]), int(line["share_den"]))
         medicare_share_text = "1" if medicare_share == 1 else f"{medicare_share.numerator}/{medicare_share.denominator}"
-        medicare = self._medicare_cell(line, share_ref if share == medicare_share_text else medicare_share_text, not self.practice.participating)
+        medicare = self._medicare_cell(
+            line, share_ref if share == medicare_share_text else medicare_share_text, not self.practice.participating
+        )
         s.formula(row, 8, medicare, _dollars(line["medicare"]))
         base_unit = f"{Decimal(int(line['base_unit'])) / 1000}"
         if contract.method == Method.PERCENT_OF_MEDICARE and not (contract.medicare_year or contract.locality):
-            base_unit = (self._fee_ref(line["key"], False, self.setting) if line["category"] in (Category.PROCEDURE, Category.GUIDANCE, Category.EM)
-                         else f"ASP_{line['code']}" if line["category"] == Category.DRUG else base_unit)  # fmt: skip
+            base_unit = (
+                self._fee_ref(line["key"], False, self.setting)
+                if line["category"] in (Category.PROCEDURE, Category.GUIDANCE, Category.EM)
+                else f"ASP_{line['code']}"
+                if line["category"] == Category.DRUG
+                else base_unit
+            )
         rvu = f"{Decimal(int(line['total_rvu'])) / 100}"
-        allowed = self._allowed_formula(contract, line["key"], line["code"], int(line["units"]), share_ref, f"H{row}", base_unit, rvu,
-                                        category=line["category"], modifiers=line["modifiers"])  # fmt: skip
+        allowed = self._allowed_formula(
+            contract,
+            line["key"],
+            line["code"],
+            int(line["units"]),
+            share_ref,
+            f"H{row}",
+            base_unit,
+            rvu,
+            category=line["category"],
+            modifiers=line["modifiers"],
+        )
         s.formula(row, 9, allowed, _dollars(line["allowed"]))
         for col, view, priced in ((10, "due", line), (16, "met", met_line)):
             self._share_cells(s, row, first, col, contract, line, view == "due", priced)
@@ -734,7 +1036,12 @@ class _Model:
         else:
             reference_cell = self._medicare_cell(reference, medicare_share_text, False)
             charge = self._charge(line["key"], line["code"]) if line["category"] != Category.NOT_BILLED else None
-            s.formula(row, 22, f"MIN({reference_cell},{charge}*{int(line['units'])})" if charge else reference_cell, _dollars(reference["allowed"]))
+            s.formula(
+                row,
+                22,
+                f"MIN({reference_cell},{charge}*{int(line['units'])})" if charge else reference_cell,
+                _dollars(reference["allowed"]),
+            )
 
     def _share_cells(self, s: Sheet, row: int, first: int, col: int, contract: Contract, line, due: bool, priced) -> None:
         """Copay, deductible, coinsurance, payer payment, sequestration, expected (rules.cost_sharing)."""
@@ -752,20 +1059,48 @@ class _Model:
             share, withheld = f"COINS_{p}", f"IF(SEQ_{p},SEQUESTRATION,0)"
         allowed = f"I{row}"
         s.formula(row, col, f"MIN({allowed},MAX(0,{copay_total}-{previous(copay)}))", _dollars(priced["copay"]))
-        s.formula(row, col + 1, f"MIN({allowed}-{copay}{row},MAX(0,{deductible_total}-{previous(deductible)}))", _dollars(priced["deductible_applied"]))
+        s.formula(
+            row,
+            col + 1,
+            f"MIN({allowed}-{copay}{row},MAX(0,{deductible_total}-{previous(deductible)}))",
+            _dollars(priced["deductible_applied"]),
+        )
         rest = f"({allowed}-{copay}{row}-{deductible}{row})*{share}"
         opps = traditional and category == Category.FACILITY and self.place.facility == FacilityPayment.OPPS
         s.formula(row, col + 2, _up(rest) if opps else _money(rest), _dollars(priced["coinsurance"]))
         s.formula(row, col + 3, f"{allowed}-{copay}{row}-{deductible}{row}-{coinsurance}{row}", _dollars(priced["payer_payment"]))
         s.formula(row, col + 4, _money(f"{payment}{row}*{withheld}"), _dollars(priced["sequestration"]))
-        s.formula(row, col + 5, f"{copay}{row}+{deductible}{row}+{coinsurance}{row}+{payment}{row}-{sequestration}{row}", _dollars(priced["expected"]))
+        s.formula(
+            row,
+            col + 5,
+            f"{copay}{row}+{deductible}{row}+{coinsurance}{row}+{payment}{row}-{sequestration}{row}",
+            _dollars(priced["expected"]),
+        )
 
     # -- Payer comparison ---------------------------------------------------------------------
     def comparison(self) -> None:
         s = self.sheets["Payer comparison"]
-        s.put(1, 1, f"Payer comparison for the session of {self.day} (the practice's claim, deductible met)", bold=True, measure=False)
-        s.header(3, ["Payer", "Allowed", "Patient share", "Payer pays after sequestration", "Expected", "% of Medicare",
-                     "Rank", "Difference to the best"], table_rows=len(self.contracts))  # fmt: skip
+        s.put(
+            1,
+            1,
+            f"Payer comparison for the session of {self.day} (the practice's claim, deductible met)",
+            bold=True,
+            measure=False,
+        )
+        s.header(
+            3,
+            [
+                "Payer",
+                "Allowed",
+                "Patient share",
+                "Payer pays after sequestration",
+                "Expected",
+                "% of Medicare",
+                "Rank",
+                "Difference to the best",
+            ],
+            table_rows=len(self.contracts),
+        )
         practice = self.met.lines[self.met.lines["biller"] != Biller.FACILITY]
         totals = practice.groupby("payer")[["allowed", "patient_share", "payer_payment", "sequestration", "expected"]].sum()
         medicare_allowed = _dollars(totals.loc["\x00Medicare par", "allowed"])
@@ -777,11 +1112,16 @@ class _Model:
             sums = totals.loc[contract.payer]
             s.put(row, 1, contract.payer)
             s.formula(row, 2, f"ALLOWED_{p}", _dollars(sums["allowed"]))
-            s.formula(row, 3, f"'Session estimate'!P{t}+'Session estimate'!Q{t}+'Session estimate'!R{t}", _dollars(sums["patient_share"]))
+            s.formula(
+                row,
+                3,
+                f"'Session estimate'!P{t}+'Session estimate'!Q{t}+'Session estimate'!R{t}",
+                _dollars(sums["patient_share"]),
+            )
             s.formula(row, 4, f"PAYMET_{p}-SEQMET_{p}", _dollars(sums["payer_payment"] - sums["sequestration"]))
             s.formula(row, 5, f"EXPMET_{p}", _dollars(sums["expected"]))
             pct = None if not medicare_allowed else _dollars(sums["allowed"]) / medicare_allowed
-            s.formula(row, 6, 'IF(MEDICARE_ALLOWED=0,"",B{0}/MEDICARE_ALLOWED)'.format(row), pct, "0.0%")
+            s.formula(row, 6, f'IF(MEDICARE_ALLOWED=0,"",B{row}/MEDICARE_ALLOWED)', pct, "0.0%")
             s.formula(row, 7, f"RANK(E{row},$E${first}:$E${last})", 1 + sum(e > expected[i] for e in expected), "0")
             s.formula(row, 8, f"E{row}-MAX($E${first}:$E${last})", expected[i] - best)
         row = last + 2
@@ -805,9 +1145,11 @@ class _Model:
         f = self.forecast
         row = self.next_assumption_row
         a.put(row, 1, "Forecast (prices held at the date of service)", bold=True, measure=False)
-        inputs = [("VOLUME", "Sessions per month", f.sessions_per_month, "0.00", (0, 100_000)),
-                  ("GROWTH", "Growth per month", f.growth_percent_per_month / 100, PERCENT, (-1, 1)),
-                  ("PER_PATIENT", "Sessions per patient per year", f.sessions_per_patient_per_year, "0.00", (0.01, 52))]  # fmt: skip
+        inputs = [
+            ("VOLUME", "Sessions per month", f.sessions_per_month, "0.00", (0, 100_000)),
+            ("GROWTH", "Growth per month", f.growth_percent_per_month / 100, PERCENT, (-1, 1)),
+            ("PER_PATIENT", "Sessions per patient per year", f.sessions_per_patient_per_year, "0.00", (0.01, 52)),
+        ]
         for name, label, value, fmt, (low, high) in inputs:
             row += 1
             a.put(row, 1, label)
@@ -833,32 +1175,73 @@ class _Model:
             reference = self.lines(self.due, "\x00Medicare par")
             a.put(row, 1, contract.payer)
             physician = (due["biller"] == Biller.PHYSICIAN).to_numpy()
-            parts = [f"{self._charge(k, c)}*{u}" for k, c, u, ph in zip(due["key"], due["code"], due["units"], physician) if ph and self._charge(k, c)]
+            parts = [
+                f"{self._charge(k, c)}*{u}"
+                for k, c, u, ph in zip(due["key"], due["code"], due["units"], physician, strict=True)
+                if ph and self._charge(k, c)
+            ]
             a.formula(row, 2, "+".join(parts) or "0", _dollars(due.loc[physician, "billed"].sum()))
-            not_covered = np.where((due["allowed"].to_numpy() == 0) & (reference["allowed"].to_numpy() > 0) & physician, reference["allowed"], 0).sum()
+            not_covered = np.where(
+                (due["allowed"].to_numpy() == 0) & (reference["allowed"].to_numpy() > 0) & physician, reference["allowed"], 0
+            ).sum()
             rng = f"'Session estimate'!V{first}:V{last}"
             a.formula(row, 3, f"SUMPRODUCT(('Session estimate'!I{first}:I{last}=0)*({rng}>0)*({rng}))", _dollars(not_covered))
             t = self.totals[contract.payer]
-            a.formula(row, 4, f"'Session estimate'!J{t}+'Session estimate'!K{t}+'Session estimate'!L{t}", _dollars(due.loc[~(due["biller"] == Biller.FACILITY), "patient_share"].sum()))
+            a.formula(
+                row,
+                4,
+                f"'Session estimate'!J{t}+'Session estimate'!K{t}+'Session estimate'!L{t}",
+                _dollars(due.loc[~(due["biller"] == Biller.FACILITY), "patient_share"].sum()),
+            )
             met = self.lines(self.met, contract.payer)
-            a.formula(row, 5, f"'Session estimate'!P{t}+'Session estimate'!Q{t}+'Session estimate'!R{t}", _dollars(met.loc[~(met["biller"] == Biller.FACILITY), "patient_share"].sum()))
+            a.formula(
+                row,
+                5,
+                f"'Session estimate'!P{t}+'Session estimate'!Q{t}+'Session estimate'!R{t}",
+                _dollars(met.loc[~(met["biller"] == Biller.FACILITY), "patient_share"].sum()),
+            )
             for name, col in (("BILLED", 2), ("NOTCOV", 3), ("PATDUE", 4), ("PATMET", 5)):
                 _name(self.wb, f"{name}_{p}", a, row, col)
         scenario = Scenario(
-            name="Workbook", start=self.day.replace(day=1), months=f.months,
-            templates=(Template("session", f.sessions_per_month, {k: v for k, v in session_data(self.session).items()
-                                                                  if k not in ("date_of_service", "deductible_remaining")}),),
+            name="Workbook",
+            start=self.day.replace(day=1),
+            months=f.months,
+            templates=(
+                Template(
+                    "session",
+                    f.sessions_per_month,
+                    {k: v for k, v in session_data(self.session).items() if k not in ("date_of_service", "deductible_remaining")},
+                ),
+            ),
             payer_mix={c.payer: Decimal(str(self.inputs[c.payer]["MIX"])) * 100 for c in self.contracts},
-            growth_percent_per_month=f.growth_percent_per_month, seasonality=f.seasonality,
+            growth_percent_per_month=f.growth_percent_per_month,
+            seasonality=f.seasonality,
             sessions_per_patient_per_year=f.sessions_per_patient_per_year,
             denial_rate_percent={c.payer: Decimal(str(self.inputs[c.payer]["DENIAL"])) * 100 for c in self.contracts},
             prices_held_at=self.day,
-        )  # fmt: skip
+        )
         table = run(self.schedules, [scenario], self.contracts, self.practice)
-        columns = ["Month", "Payer", "Sessions", "Billed charges", "Allowed", "Patient responsibility", "Payer payment",
-                   "Denied", "At risk (frequency)", "At risk (coverage)", "Expected collections"]  # fmt: skip
-        s.put(1, 1, "Monthly forecast: sessions x payer mix x growth x seasonality; deductible due at each patient's first "
-                    "sessions of the year; frequency limits and denials reduce what is collected", bold=True, measure=False)  # fmt: skip
+        columns = [
+            "Month",
+            "Payer",
+            "Sessions",
+            "Billed charges",
+            "Allowed",
+            "Patient responsibility",
+            "Payer payment",
+            "Denied",
+            "At risk (frequency)",
+            "At risk (coverage)",
+            "Expected collections",
+        ]
+        s.put(
+            1,
+            1,
+            "Monthly forecast: sessions x payer mix x growth x seasonality; deductible due at each patient's first "
+            "sessions of the year; frequency limits and denials reduce what is collected",
+            bold=True,
+            measure=False,
+        )
         s.header(3, columns, table_rows=len(table))
         row = 4
         for r in table.itertuples(index=False):
@@ -866,24 +1249,43 @@ class _Model:
             index = (int(r.month[:4]) - self.day.year) * 12 + int(r.month[5:]) - self.day.month
             month = int(r.month[5:])
             sessions = f"VOLUME*(1+GROWTH)^{index}*SEASON_{month}*MIX_{p}"
-            first = f"MIN(1,MAX(0,12/PER_PATIENT-{month - 1}))"
+            first_share = f"MIN(1,MAX(0,12/PER_PATIENT-{month - 1}))"
             paid = f"MIN(1,LIMIT_{p}/PER_PATIENT)" if f"LIMIT_{p}" in self.inputs_named else "1"
             collected = f"{paid}*(1-DENIAL_{p})"
             s.put(row, 1, r.month)
             s.put(row, 2, r.payer)
-            exact = (f.sessions_per_month * (1 + f.growth_percent_per_month / 100) ** index * f.seasonality[month - 1]
-                     * Decimal(str(self.inputs[r.payer]["MIX"])))  # fmt: skip
+            exact = (
+                f.sessions_per_month
+                * (1 + f.growth_percent_per_month / 100) ** index
+                * f.seasonality[month - 1]
+                * Decimal(str(self.inputs[r.payer]["MIX"]))
+            )
             s.formula(row, 3, sessions, exact, "0.0")
             s.formula(row, 4, _money(f"C{row}*BILLED_{p}"), r.billed_charges)
             s.formula(row, 5, _money(f"C{row}*ALLOWED_{p}"), r.allowed)
-            s.formula(row, 6, _money(f"C{row}*{collected}*({first}*PATDUE_{p}+(1-{first})*PATMET_{p})"), r.patient_responsibility)
-            s.formula(row, 7, _money(f"C{row}*{collected}*({first}*(PAYDUE_{p}-SEQDUE_{p})+(1-{first})*(PAYMET_{p}-SEQMET_{p}))"),
-                      r.payer_payment)  # fmt: skip
+            s.formula(
+                row,
+                6,
+                _money(f"C{row}*{collected}*({first_share}*PATDUE_{p}+(1-{first_share})*PATMET_{p})"),
+                r.patient_responsibility,
+            )
+            s.formula(
+                row,
+                7,
+                _money(f"C{row}*{collected}*({first_share}*(PAYDUE_{p}-SEQDUE_{p})+(1-{first_share})*(PAYMET_{p}-SEQMET_{p}))"),
+                r.payer_payment,
+            )
             s.formula(row, 8, _money(f"C{row}*ALLOWED_{p}*{paid}*DENIAL_{p}"), r.denied)
             s.formula(row, 9, _money(f"C{row}*ALLOWED_{p}*(1-{paid})"), r.at_risk_frequency)
             s.formula(row, 10, _money(f"C{row}*NOTCOV_{p}"), r.at_risk_coverage)
-            s.formula(row, 11, _money(f"C{row}*{collected}*({first}*(PATDUE_{p}+PAYDUE_{p}-SEQDUE_{p})+(1-{first})*(PATMET_{p}+PAYMET_{p}-SEQMET_{p}))"),
-                      r.expected_collections)  # fmt: skip
+            s.formula(
+                row,
+                11,
+                _money(
+                    f"C{row}*{collected}*({first_share}*(PATDUE_{p}+PAYDUE_{p}-SEQDUE_{p})+(1-{first_share})*(PATMET_{p}+PAYMET_{p}-SEQMET_{p}))"
+                ),
+                r.expected_collections,
+            )
             row += 1
         last = row - 1
         row += 1
@@ -908,12 +1310,25 @@ class _Model:
         s.put(2, 1, f"Exported {exported_at:%Y-%m-%d %H:%M} UTC by tpi-estimator {__version__}", measure=False)
         used = {name for release in self.used for name in release.split("/")} | {self.basis.rvu.name, self.basis.gpci.name}
         vintages = [v for v in self.schedules.vintages if v.name in used]
-        s.header(4, ["CMS release", "Kind", "Source file", "Effective from", "Effective to", "sha256 of the CMS file", "Note"],
-                 table_rows=len(vintages))  # fmt: skip
+        s.header(
+            4,
+            ["CMS release", "Kind", "Source file", "Effective from", "Effective to", "sha256 of the CMS file", "Note"],
+            table_rows=len(vintages),
+        )
         row = 5
         for vintage in sorted(vintages, key=lambda v: (v.kind, v.effective_from)):
-            for col, text in enumerate([vintage.name, vintage.source["title"], vintage.source["source_file"], str(vintage.effective_from),
-                                        str(vintage.effective_to), vintage.source["source_sha256"], vintage.source.get("note", "")], 1):  # fmt: skip
+            for col, text in enumerate(
+                [
+                    vintage.name,
+                    vintage.source["title"],
+                    vintage.source["source_file"],
+                    str(vintage.effective_from),
+                    str(vintage.effective_to),
+                    vintage.source["source_sha256"],
+                    vintage.source.get("note", ""),
+                ],
+                1,
+            ):
                 s.put(row, col, text)
             row += 1
         row += 1

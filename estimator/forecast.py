@@ -19,10 +19,11 @@ Every figure is exact until the monthly row, which is rounded to the cent once.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,8 +41,20 @@ from .store import FeeSchedules
 from .textio import decimal_field, load_yaml, plain_text, read_text
 
 MAX_SESSIONS = Decimal(100_000)  # per template and month
-OUTPUT_COLUMNS = ["scenario", "month", "payer", "sessions", "billed_charges", "allowed", "patient_responsibility",
-                  "payer_payment", "denied", "at_risk_frequency", "at_risk_coverage", "expected_collections"]  # fmt: skip
+OUTPUT_COLUMNS = [
+    "scenario",
+    "month",
+    "payer",
+    "sessions",
+    "billed_charges",
+    "allowed",
+    "patient_responsibility",
+    "payer_payment",
+    "denied",
+    "at_risk_frequency",
+    "at_risk_coverage",
+    "expected_collections",
+]
 
 
 @dataclass(frozen=True)
@@ -84,8 +97,21 @@ def parse_scenarios(data: dict, source: str = "scenario") -> list[Scenario]:
 
 def _parse(data) -> list[Scenario]:
     data = dict(_mapping(data, "scenario"))
-    known = {"name", "start", "months", "templates", "payer_mix", "growth_percent_per_month", "seasonality",
-             "sessions_per_patient_per_year", "denial_rate_percent", "scenarios", "location", "contracts", "conversion_factor"}  # fmt: skip
+    known = {
+        "name",
+        "start",
+        "months",
+        "templates",
+        "payer_mix",
+        "growth_percent_per_month",
+        "seasonality",
+        "sessions_per_patient_per_year",
+        "denial_rate_percent",
+        "scenarios",
+        "location",
+        "contracts",
+        "conversion_factor",
+    }
     unknown = sorted(set(data) - known)
     if unknown:
         raise InputError(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
@@ -99,7 +125,7 @@ def _parse(data) -> list[Scenario]:
     months = data.get("months", 12)
     if not isinstance(months, int) or not 1 <= months <= 120:
         raise InputError(f"{months!r}: months must be a whole number from 1 to 120", field="months")
-    templates = []
+    templates: list[Template] = []
     for item in data["templates"] or []:
         item = _mapping(item, "templates")
         volume = decimal_field(item.get("sessions_per_month"), "sessions_per_month", places=4, low=0, high=MAX_SESSIONS)
@@ -113,18 +139,23 @@ def _parse(data) -> list[Scenario]:
     if not templates:
         raise InputError("at least one session template is needed", field="templates")
     base = Scenario(
-        name=str(data.get("name") or "current"), start=start.replace(day=1), months=months, templates=tuple(templates),
-        payer_mix=_mix(data["payer_mix"]), location=_mapping(data.get("location", {}), "location"),
+        name=str(data.get("name") or "current"),
+        start=start.replace(day=1),
+        months=months,
+        templates=tuple(templates),
+        payer_mix=_mix(data["payer_mix"]),
+        location=_mapping(data.get("location", {}), "location"),
         growth_percent_per_month=_growth(data.get("growth_percent_per_month", 0)),
         seasonality=_seasonality(data.get("seasonality")),
         sessions_per_patient_per_year=_positive(data.get("sessions_per_patient_per_year", 3), "sessions_per_patient_per_year"),
         denial_rate_percent=_percentages(data.get("denial_rate_percent", {}), "denial_rate_percent"),
-        contracts=_changes(data.get("contracts", {})), conversion_factor=_cf(data.get("conversion_factor")),
-    )  # fmt: skip
+        contracts=_changes(data.get("contracts", {})),
+        conversion_factor=_cf(data.get("conversion_factor")),
+    )
     variants = [base]
     for item in data.get("scenarios") or []:
         item = _mapping(item, "scenarios")
-        changes = {"name": str(item.get("name") or f"scenario {len(variants) + 1}")}
+        changes: dict[str, Any] = {"name": str(item.get("name") or f"scenario {len(variants) + 1}")}
         if "payer_mix" in item:
             changes["payer_mix"] = _mix(item["payer_mix"])
         if "contracts" in item:
@@ -191,7 +222,7 @@ def _cf(value) -> str | None:
         return None
     text = str(value).strip()
     number = decimal_field(text, "conversion_factor", high=Decimal(1000))
-    if number <= 0 or -number.as_tuple().exponent > 4:
+    if number <= 0 or -int(number.as_tuple().exponent) > 4:
         raise InputError(f"{text}: a conversion factor is positive with at most 4 decimals", field="conversion_factor")
     return text
 
@@ -221,7 +252,8 @@ def _months(schedules: FeeSchedules, scenario: Scenario, contracts: dict[str, Co
     """Each month (index, the 15th, the day it is priced) and its price group: months whose CMS files
     and rules are the same (in the year of service and in every pinned contract year) share one."""
     pinned = sorted({c.medicare_year for c in contracts.values() if c.medicare_year})
-    months, groups = [], {}
+    months: list[tuple[int, dt.date, dt.date]] = []
+    groups: dict[tuple, dt.date] = {}
     for index in range(scenario.months):
         year, month = divmod(scenario.start.month - 1 + index, 12)
         month_day = dt.date(scenario.start.year + year, month + 1, 15)
@@ -242,8 +274,15 @@ def _session_prices(schedules, scenario: Scenario, contracts: dict[str, Contract
     for day in days:
         annual = round_cents(parameter("part_b/deductible", day).value)
         for template in scenario.templates:
-            data = {"date_of_service": day.isoformat(), "participating": practice.participating,
-                    "cf_track": scenario.conversion_factor or practice.cf_track} | location | template.session  # fmt: skip
+            data = (
+                {
+                    "date_of_service": day.isoformat(),
+                    "participating": practice.participating,
+                    "cf_track": scenario.conversion_factor or practice.cf_track,
+                }
+                | location
+                | template.session
+            )
             session = Session.from_dict(data)
             coded = code_session(schedules, session)
             for contract in list(contracts.values()) + [reference]:
@@ -262,14 +301,23 @@ def _session_prices(schedules, scenario: Scenario, contracts: dict[str, Contract
     own = priced[priced["biller"] == Biller.PHYSICIAN]
     base = own[own["payer"] == REFERENCE].set_index(["price_day", "template", "due", "line"])["allowed"]
     medicare = base.reindex(pd.MultiIndex.from_frame(own[["price_day", "template", "due", "line"]])).to_numpy()
-    own = own.assign(not_covered=np.where((own["allowed"].to_numpy() == 0) & (medicare > 0), medicare, 0),
-                     billed_cents=own["billed"].fillna(0).astype("int64"), paid=own["payer_payment"] - own["sequestration"])  # fmt: skip
-    sums = own.groupby(["price_day", "template", "payer", "due"])[["billed_cents", "allowed", "patient_share", "paid", "not_covered"]].sum()
+    own = own.assign(
+        not_covered=np.where((own["allowed"].to_numpy() == 0) & (medicare > 0), medicare, 0),
+        billed_cents=own["billed"].fillna(0).astype("int64"),
+        paid=own["payer_payment"] - own["sequestration"],
+    )
+    sums = own.groupby(["price_day", "template", "payer", "due"])[
+        ["billed_cents", "allowed", "patient_share", "paid", "not_covered"]
+    ].sum()
     result = {}
     for key, row in sums.iterrows():
-        result[key] = {"billed": Fraction(int(row["billed_cents"]), 100), "allowed": Fraction(int(row["allowed"]), 100),
-                       "patient_responsibility": Fraction(int(row["patient_share"]), 100),
-                       "payer_payment": Fraction(int(row["paid"]), 100), "not_covered": Fraction(int(row["not_covered"]), 100)}  # fmt: skip
+        result[key] = {
+            "billed": Fraction(int(row["billed_cents"]), 100),
+            "allowed": Fraction(int(row["allowed"]), 100),
+            "patient_responsibility": Fraction(int(row["patient_share"]), 100),
+            "payer_payment": Fraction(int(row["paid"]), 100),
+            "not_covered": Fraction(int(row["not_covered"]), 100),
+        }
     return result
 
 
@@ -284,7 +332,9 @@ def _scenario_rows(schedules, scenario: Scenario, contracts: dict[str, Contract]
         volume_factor = growth**index * Fraction(scenario.seasonality[month_day.month - 1])
         for payer, contract in contracts.items():
             totals = dict.fromkeys(OUTPUT_COLUMNS[3:], Fraction(0))
-            limit = yearly_limit(contract.frequency_rule or (medicare_default("frequency") if contract.kind == Kind.MEDICARE else None))
+            limit = yearly_limit(
+                contract.frequency_rule or (medicare_default("frequency") if contract.kind == Kind.MEDICARE else None)
+            )
             paid = min(Fraction(1), limit / per_patient) if limit else Fraction(1)
             denial = Fraction(scenario.denial_rate_percent.get(payer, 0)) / 100
             collected = paid * (1 - denial)
@@ -300,8 +350,12 @@ def _scenario_rows(schedules, scenario: Scenario, contracts: dict[str, Contract]
                 for name in ("patient_responsibility", "payer_payment"):
                     totals[name] += sessions * collected * (first * full[name] + (1 - first) * none[name])
             totals["expected_collections"] = totals["patient_responsibility"] + totals["payer_payment"]
-            row = {"scenario": scenario.name, "month": f"{month_day:%Y-%m}", "payer": payer,
-                   "sessions": Decimal(round(totals.pop("sessions") * 10)) / 10}  # fmt: skip
+            row = {
+                "scenario": scenario.name,
+                "month": f"{month_day:%Y-%m}",
+                "payer": payer,
+                "sessions": Decimal(round(totals.pop("sessions") * 10)) / 10,
+            }
             row |= {name: round_cents(value) for name, value in totals.items()}
             rows.append(row)
     return rows

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,9 +45,9 @@ def decimal_text(text: pd.Series, places: int) -> pd.Series:
     if places == 0:
         return pd.Series(units.astype(str), index=text.index)
     whole, fraction = np.divmod(units, 10**places)
-    return pd.Series(whole.astype(str), index=text.index) + "." + pd.Series(
-        fraction.astype(str), index=text.index
-    ).str.zfill(places)
+    return (
+        pd.Series(whole.astype(str), index=text.index) + "." + pd.Series(fraction.astype(str), index=text.index).str.zfill(places)
+    )
 
 
 def round_half_up_to_cents(numerator: np.ndarray, denominator: int) -> np.ndarray:
@@ -72,7 +73,7 @@ def ratio_to_cents(amount: np.ndarray, numerator: np.ndarray, denominator: np.nd
         raise ValueError("amounts, shares and denominators are non-negative (denominators positive)")
     if float(np.max(amount.astype(float) * numerator.astype(float))) < 2.0**61:
         return (2 * amount * numerator + denominator) // (2 * denominator)
-    exact = [(2 * int(a) * int(n) + int(d)) // (2 * int(d)) for a, n, d in zip(amount, numerator, denominator)]
+    exact = [(2 * int(a) * int(n) + int(d)) // (2 * int(d)) for a, n, d in zip(amount, numerator, denominator, strict=True)]
     return np.array(exact, dtype=np.int64)
 
 
@@ -94,7 +95,7 @@ def round_cents(amount: Decimal | Fraction) -> Decimal:
     return cents_to_decimal(cents + (2 * remainder >= amount.denominator))
 
 
-def units_text(units, places: int = 2):
+def units_text(units: Any, places: int = 2) -> Any:
     """Integer counts of 10**-places (nullable, possibly negative) -> text with exactly ``places``
     decimals ("-12.05"); missing values become "". Vectorised with pyarrow compute; returns a pandas
     string array backed by Arrow (no Python object per value)."""

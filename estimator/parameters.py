@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
-from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -26,7 +26,7 @@ PARAMETERS = SHIPPED / "parameters"
 @dataclass(frozen=True)
 class Parameter:
     name: str
-    value: object  # Fraction for numbers, bool, or a mapping
+    value: Any  # Fraction for numbers, text, bool, a list or a mapping, as the file gives it
     since: dt.date
     confirmed: bool
     note: str
@@ -67,13 +67,13 @@ def parameter_names() -> list[str]:
     return sorted(str(p.relative_to(PARAMETERS).with_suffix("")) for p in PARAMETERS.rglob("*.yaml"))
 
 
-def in_force_key(schedules, day: dt.date) -> tuple:
+def in_force_key(schedules: Any, day: dt.date) -> tuple:
     """Everything a price depends on through its date: the CMS file of each kind in force (or the
     latest held, for the kinds used that way) and the start of every dated rule. Dates with equal keys
     are priced alike. Worked out once per date for a set of fee schedules."""
     if day in schedules.in_force_keys:
         return schedules.in_force_keys[day]
-    key = []
+    key: list[object] = []
     for kind in ("pfs_rvu", "gpci", "zip5", "opps_cap", "opps_b", "asc_aa", "asc_bb", "asp", "mue"):
         vintage, note = schedules.in_force_or_latest(kind, day)
         key.append((vintage.name if vintage else "", bool(note)))

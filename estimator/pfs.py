@@ -12,6 +12,7 @@ dollars) and each published amount is rounded half up to the cent once.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -65,8 +66,9 @@ def conversion_factor(schedules: FeeSchedules, day: dt.date, track: str) -> tupl
         return rvu, Fraction(rvu.source["conversion_factor"])
     if track == "qualifying_apm":
         return rvu, rate("pfs/conversion_factor_qualifying_apm", day)
-    raise InputError(f"unknown conversion-factor track {track!r} (standard, qualifying_apm, or a figure such as 33.0000)",
-                     field="cf_track")  # fmt: skip
+    raise InputError(
+        f"unknown conversion-factor track {track!r} (standard, qualifying_apm, or a figure such as 33.0000)", field="cf_track"
+    )
 
 
 def work_gpci_column(gpci: pd.DataFrame, floor: bool, vintage: Vintage) -> pd.Series:
@@ -75,8 +77,7 @@ def work_gpci_column(gpci: pd.DataFrame, floor: bool, vintage: Vintage) -> pd.Se
         return gpci["work_gpci"]
     column = gpci["work_gpci_no_floor"]
     if column.isna().any():
-        raise InputError(f"{vintage.source['source_file']} gives work GPCIs only with the 1.0 floor",
-                         field="work GPCI floor")  # fmt: skip
+        raise InputError(f"{vintage.source['source_file']} gives work GPCIs only with the 1.0 floor", field="work GPCI floor")
     return column
 
 
@@ -85,8 +86,9 @@ def locality_table(schedules: FeeSchedules, day: dt.date) -> tuple[pd.DataFrame,
     return schedules.table(gpci), gpci
 
 
-def resolve_locality(schedules: FeeSchedules, day: dt.date, *, zip_code: str | None = None,
-                     locality: str | None = None) -> tuple[str, str]:  # fmt: skip
+def resolve_locality(
+    schedules: FeeSchedules, day: dt.date, *, zip_code: str | None = None, locality: str | None = None
+) -> tuple[str, str]:
     """A carrier-locality ('10112-00') or a ZIP code -> (carrier, locality).
 
     A ZIP that the ZIP5 file flags as split across localities (PLUS 4 FLAG = 1) needs the
@@ -97,8 +99,9 @@ def resolve_locality(schedules: FeeSchedules, day: dt.date, *, zip_code: str | N
         carrier, _, number = locality.strip().partition("-")
         key = (carrier.zfill(5), number.zfill(2))
         if not ((table["carrier"] == key[0]) & (table["locality"] == key[1])).any():
-            raise InputError(f"unknown Medicare locality {locality!r} (write it as CARRIER-LOCALITY, e.g. 10112-00)",
-                             field="locality")  # fmt: skip
+            raise InputError(
+                f"unknown Medicare locality {locality!r} (write it as CARRIER-LOCALITY, e.g. 10112-00)", field="locality"
+            )
         return key
     if zip_code:
         code = zip_code.strip()[:5]
@@ -108,8 +111,7 @@ def resolve_locality(schedules: FeeSchedules, day: dt.date, *, zip_code: str | N
             raise InputError(f"ZIP code {zip_code!r} is not in the CMS ZIP5 file", field="zip")
         if row["plus4_flag"].iloc[0] == "1":
             raise InputError(
-                f"ZIP code {code} is split between Medicare localities (CMS needs the ZIP+4); "
-                "give the carrier-locality instead",
+                f"ZIP code {code} is split between Medicare localities (CMS needs the ZIP+4); give the carrier-locality instead",
                 field="zip",
             )
         return row["carrier"].iloc[0], row["locality"].iloc[0]
@@ -123,10 +125,13 @@ def select_codes(rvu: pd.DataFrame, codes: list[str] | None) -> pd.DataFrame:
     wanted = [c.strip().upper().partition("-")[::2] for c in codes]
     asked = set(wanted)
     candidates = rvu[rvu["hcpcs"].isin({code for code, _ in asked})]
-    keep = [(code, "") in asked or (code, modifier) in asked for code, modifier in zip(candidates["hcpcs"], candidates["modifier"])]
+    keep = [
+        (code, "") in asked or (code, modifier) in asked
+        for code, modifier in zip(candidates["hcpcs"], candidates["modifier"], strict=True)
+    ]
     chosen = candidates[np.array(keep, dtype=bool)]
-    found = set(zip(chosen["hcpcs"], chosen["modifier"])) | {(c, "") for c in chosen["hcpcs"]}
-    unknown = [text for text, pair in zip(codes, wanted) if pair not in found]
+    found = set(zip(chosen["hcpcs"], chosen["modifier"], strict=True)) | {(c, "") for c in chosen["hcpcs"]}
+    unknown = [text for text, pair in zip(codes, wanted, strict=True) if pair not in found]
     if unknown:
         raise InputError(f"not in the PFS relative value file: {', '.join(unknown)}", field="codes")
     return chosen
@@ -214,12 +219,27 @@ def _amounts(rvu: pd.DataFrame, places: pd.DataFrame, basis: Basis, schedules: F
     payable = priced[code_at]
 
     out = {c: _spread(places[c], place_at) for c in ("carrier", "locality", "locality_name")}
-    for column in ("hcpcs", "modifier", "status", "pctc", "global_days", "mult_proc", "bilat", "asst",
-                   "co_surg", "team_surg", "nonfacility_na", "facility_na", "imaging_family"):  # fmt: skip
+    for column in (
+        "hcpcs",
+        "modifier",
+        "status",
+        "pctc",
+        "global_days",
+        "mult_proc",
+        "bilat",
+        "asst",
+        "co_surg",
+        "team_surg",
+        "nonfacility_na",
+        "facility_na",
+        "imaging_family",
+    ):
         out[column] = _spread(rvu[column], code_at)
     out["status_reason"] = _spread(reason, code_at)
     for setting in SETTINGS:
-        exact = (r["work_rvu"] * g["work_gpci"] + r[f"pe_rvu_{setting}"] * g["pe_gpci"] + r["mp_rvu"] * g["mp_gpci"]) * int(cf_units)  # fmt: skip
+        exact = (r["work_rvu"] * g["work_gpci"] + r[f"pe_rvu_{setting}"] * g["pe_gpci"] + r["mp_rvu"] * g["mp_gpci"]) * int(
+            cf_units
+        )
         out[f"{setting}_amount"] = _cents(exact, Fraction(1), payable)
         out[f"{setting}_nonpar_amount"] = _cents(exact, nonpar, payable)
         out[f"{setting}_limiting_charge"] = _cents(exact, limiting, payable)
@@ -227,8 +247,15 @@ def _amounts(rvu: pd.DataFrame, places: pd.DataFrame, basis: Basis, schedules: F
     return pd.DataFrame(out | r | g, copy=False)
 
 
-def _opps_cap(out: dict, rvu: pd.DataFrame, places: pd.DataFrame, basis: Basis, schedules: FeeSchedules,
-              nonpar: Fraction, limiting: Fraction) -> dict:  # fmt: skip
+def _opps_cap(
+    out: dict,
+    rvu: pd.DataFrame,
+    places: pd.DataFrame,
+    basis: Basis,
+    schedules: FeeSchedules,
+    nonpar: Fraction,
+    limiting: Fraction,
+) -> dict:
     """Payment = min(PFS amount, OPPS cap) where the OPPSCAP file lists the code and locality.
 
     DRA 2005 section 5102(b), RVU25D.pdf: the OPPSCAP file holds the capped amounts for the
@@ -290,8 +317,9 @@ def _cf_text(cf: Fraction) -> str:
     return f"{units.numerator // 10**4}.{units.numerator % 10**4:04d}"
 
 
-def change_causes(schedules: FeeSchedules, code: str, where: tuple[str, str], setting: str,
-                  before: dt.date, after: dt.date, **options) -> dict[str, Decimal]:  # fmt: skip
+def change_causes(
+    schedules: FeeSchedules, code: str, where: tuple[str, str], setting: str, before: dt.date, after: dt.date, **options
+) -> dict[str, Decimal]:
     """The change of one amount between two dates split into its causes, applied in turn:
     the conversion factor (old RVUs and GPCIs), then the RVUs (new CF), then the GPCIs.
 
@@ -306,14 +334,17 @@ def change_causes(schedules: FeeSchedules, code: str, where: tuple[str, str], se
         rows.append((frame.iloc[0], basis.conversion_factor))
 
     def exact(rvu_row, gpci_row, cf) -> Fraction:
-        units = (rvu_row["work_rvu"] * gpci_row["work_gpci"] + rvu_row[f"pe_rvu_{setting}"] * gpci_row["pe_gpci"]
-                 + rvu_row["mp_rvu"] * gpci_row["mp_gpci"])  # fmt: skip
+        units = (
+            rvu_row["work_rvu"] * gpci_row["work_gpci"]
+            + rvu_row[f"pe_rvu_{setting}"] * gpci_row["pe_gpci"]
+            + rvu_row["mp_rvu"] * gpci_row["mp_gpci"]
+        )
         return Fraction(int(units), 10**5) * cf
 
     (old, old_cf), (new, new_cf) = rows
     steps = [exact(old, old, old_cf), exact(old, old, new_cf), exact(new, old, new_cf), exact(new, new, new_cf)]
     result = {"before": cents_to_decimal(old[f"{setting}_amount"]), "after": cents_to_decimal(new[f"{setting}_amount"])}
-    for name, (a, b) in zip(("conversion_factor", "rvus", "gpcis"), zip(steps, steps[1:])):
+    for name, (a, b) in zip(("conversion_factor", "rvus", "gpcis"), itertools.pairwise(steps), strict=True):
         result[name] = round_cents(b - a) if b >= a else -round_cents(a - b)
     result["rounding"] = result["after"] - result["before"] - result["conversion_factor"] - result["rvus"] - result["gpcis"]
     return result

@@ -41,13 +41,17 @@ def frequency_warnings(rule_name: str, day: dt.date, prior_sessions: tuple[dt.da
         warnings.append(f"A trigger point session is already recorded on {day}: a second TPI code the same day is denied.")
     for rule in rules[rule_name]["rules"]:
         if rule["kind"] == "min_days_between" and earlier and (day - earlier[-1]).days < rule["days"]:
-            warnings.append(f"Only {(day - earlier[-1]).days} days since the session of {earlier[-1]}; "
-                            f"this payer requires at least {rule['days']} days between sessions.")  # fmt: skip
+            warnings.append(
+                f"Only {(day - earlier[-1]).days} days since the session of {earlier[-1]}; "
+                f"this payer requires at least {rule['days']} days between sessions."
+            )
         if rule["kind"] == "max_in_window":
             within = [d for d in earlier if (day - d).days < rule["days"]]
             if len(within) + 1 > rule["sessions"]:
-                warnings.append(f"This would be session {len(within) + 1} within {rule['days']} days "
-                                f"(limit {rule['sessions']}): likely denied.")  # fmt: skip
+                warnings.append(
+                    f"This would be session {len(within) + 1} within {rule['days']} days "
+                    f"(limit {rule['sessions']}): likely denied."
+                )
     return warnings
 
 
@@ -56,8 +60,9 @@ def yearly_limit(rule_name: str | None) -> Fraction | None:
     if not rule_name:
         return None
     rules = frequency_rules()[rule_name]["rules"]
-    return min(Fraction(365, r["days"]) if r["kind"] == "min_days_between" else Fraction(r["sessions"] * 365, r["days"])
-               for r in rules)  # fmt: skip
+    return min(
+        Fraction(365, r["days"]) if r["kind"] == "min_days_between" else Fraction(r["sessions"] * 365, r["days"]) for r in rules
+    )
 
 
 def diagnosis_warnings(list_name: str, diagnoses: tuple[str, ...]) -> list[str]:

@@ -38,7 +38,7 @@ from .domain import Biller, FacilityPayment, Setting, place_of_service
 from .engine import Book, Priced, price
 from .errors import InputError
 from .parameters import parameter
-from .policies import ICD10, diagnosis_warnings, frequency_warnings
+from .policies import diagnosis_warnings, frequency_warnings
 from .store import SHIPPED, FeeSchedules
 from .textio import decimal_field
 
@@ -150,9 +150,9 @@ class Session:
             values["deductible_remaining"] = decimal_field(values["deductible_remaining"], "deductible_remaining", places=2)
         for name, high in (("muscle_count", 100), ("injections", 1000), ("requested_units", 99)):
             optional = name != "requested_units"
-            if name in values and not (isinstance(values[name], int) and not isinstance(values[name], bool)):
-                if not (optional and values[name] is None):
-                    raise InputError(f"{repr(values[name])[:20]} is not a whole number", field=name)
+            whole = isinstance(values.get(name), int) and not isinstance(values.get(name), bool)
+            if name in values and not whole and not (optional and values[name] is None):
+                raise InputError(f"{repr(values[name])[:20]} is not a whole number", field=name)
             if isinstance(values.get(name), int) and values[name] > high:
                 raise InputError(f"{values[name]} is more than {high}", field=name)
         for name in ("participating", "em_separately_identifiable", "work_gpci_floor"):
@@ -181,8 +181,10 @@ def _muscle(entry) -> tuple[str, str]:
     elif isinstance(entry, dict) and "muscle" in entry:
         name, side = entry["muscle"], entry.get("side", "")
     else:
-        raise InputError(f"{str(entry)[:60]!r}: give a muscle as {{'muscle': 'trapezius', 'side': 'left'}} or 'trapezius:left'",
-                         field="muscles")  # fmt: skip
+        raise InputError(
+            f"{str(entry)[:60]!r}: give a muscle as {{'muscle': 'trapezius', 'side': 'left'}} or 'trapezius:left'",
+            field="muscles",
+        )
     side = "" if side is None or (isinstance(side, float) and side != side) else str(side).strip().lower()
     if side not in ("left", "right", "", "midline"):
         raise InputError(f"side {side[:20]!r} must be left, right or midline", field="muscles")
@@ -203,8 +205,14 @@ def _drug(entry) -> DrugGiven:
     single_dose = entry.get("single_dose_vial", True)
     if not isinstance(single_dose, bool):
         raise InputError(f"{str(single_dose)[:20]!r} is not true or false", field="single_dose_vial")
-    return DrugGiven(str(entry["drug"])[:60], decimal_field(entry["dose"], "dose"), str(entry["unit"])[:10],
-                     decimal_field(entry.get("wasted", 0) or 0, "wasted"), concentration, single_dose)  # fmt: skip
+    return DrugGiven(
+        str(entry["drug"])[:60],
+        decimal_field(entry["dose"], "dose"),
+        str(entry["unit"])[:10],
+        decimal_field(entry.get("wasted", 0) or 0, "wasted"),
+        concentration,
+        single_dose,
+    )
 
 
 # -- coding: the session's claim lines ------------------------------------------------------
@@ -257,8 +265,10 @@ def em_line_or_warning(session: Session) -> tuple[str | None, list[str]]:
     if session.em_code not in parameter("coding/office_visit_codes", session.date_of_service).value:
         raise InputError(f"{session.em_code} is not an office E/M code (99202-99205, 99211-99215)", field="em_code")
     if not session.em_separately_identifiable:
-        return None, [f"{session.em_code} not billed: without a significant, separately identifiable service the visit "
-                      "is part of the procedure (global period 000); mark it separately identifiable to bill it with 25."]  # fmt: skip
+        return None, [
+            f"{session.em_code} not billed: without a significant, separately identifiable service the visit "
+            "is part of the procedure (global period 000); mark it separately identifiable to bill it with 25."
+        ]
     return session.em_code, []
 
 
@@ -281,8 +291,10 @@ def _in_dosage_units(drug: DrugGiven, amount: Decimal, dosage_unit: str, hcpcs: 
     if unit == "ML" and dosage_unit != "ML":
         match = re.fullmatch(r"\s*([\d.]+)\s*(mg|mcg|g|units?)\s*/\s*ml\s*", drug.concentration or "", re.I)
         if not match:
-            raise InputError(f"{drug.drug} is priced per {dosage_unit} ({hcpcs}); a dose in ml needs a concentration "
-                             "such as '40 mg/ml'", field="drugs")  # fmt: skip
+            raise InputError(
+                f"{drug.drug} is priced per {dosage_unit} ({hcpcs}); a dose in ml needs a concentration such as '40 mg/ml'",
+                field="drugs",
+            )
         quantity, unit = quantity * Fraction(match.group(1)), UNIT_NAMES[match.group(2).lower()]
     if unit == dosage_unit:
         return quantity
@@ -310,7 +322,9 @@ def resolve_drug(name: str) -> tuple[dict, list[str]]:
 
 def drug_lines(schedules: FeeSchedules, session: Session, biller: Biller) -> tuple[list[dict], list[str], list[str]]:
     """Drug lines: units rounded up to the ASP dosage, waste with JW, JZ when no waste is billed."""
-    lines, warnings, notes = [], [], []
+    lines: list[dict] = []
+    warnings: list[str] = []
+    notes: list[str] = []
     if not session.drugs:
         return lines, warnings, notes
     vintage, _ = schedules.in_force_or_latest("asp", session.date_of_service)
@@ -321,39 +335,75 @@ def drug_lines(schedules: FeeSchedules, session: Session, biller: Biller) -> tup
         if not 0 < drug.dose <= MAX_DOSE:
             raise InputError(f"dose of {drug.drug} must be more than 0 and at most {MAX_DOSE:,} (got {drug.dose})", field="dose")
         if not 0 <= drug.wasted <= MAX_DOSE:
-            raise InputError(f"wasted amount of {drug.drug} must be between 0 and {MAX_DOSE:,} (got {drug.wasted})", field="wasted")
+            raise InputError(
+                f"wasted amount of {drug.drug} must be between 0 and {MAX_DOSE:,} (got {drug.wasted})", field="wasted"
+            )
         entry, replaced = resolve_drug(drug.drug)
         notes += replaced
         given_text = f"{drug.dose} {drug.unit}"
         if entry.get("separately_payable") is False:
-            lines.append({"code": "", "biller": Biller.NOT_BILLED.value, "label": f"{entry['name']} {given_text}",
-                          "reason": entry["reason"], "units": 1})  # fmt: skip
+            lines.append(
+                {
+                    "code": "",
+                    "biller": Biller.NOT_BILLED.value,
+                    "label": f"{entry['name']} {given_text}",
+                    "reason": entry["reason"],
+                    "units": 1,
+                }
+            )
             continue
         hcpcs = entry["hcpcs"]
         if hcpcs not in asp.index or pd.isna(asp.loc[hcpcs, "payment_limit"]):
-            raise InputError(f"{hcpcs} ({entry['name']}) has no payment limit in {vintage.label}: the carrier prices it, or "
-                             "it is not payable", field="drugs")  # fmt: skip
+            raise InputError(
+                f"{hcpcs} ({entry['name']}) has no payment limit in {vintage.label}: the carrier prices it, or it is not payable",
+                field="drugs",
+            )
         per_unit, dosage_unit = _dosage(asp.loc[hcpcs, "dosage"], hcpcs)
         units = math.ceil(_in_dosage_units(drug, drug.dose, dosage_unit, hcpcs) / per_unit)
         all_units = math.ceil(_in_dosage_units(drug, drug.dose + drug.wasted, dosage_unit, hcpcs) / per_unit)
         if all_units > MAX_UNITS:
-            raise InputError(f"{given_text} of {entry['name']} is {all_units:,} billing units of {asp.loc[hcpcs, 'dosage']}; "
-                             f"at most {MAX_UNITS:,} can be billed on a line: check the dose and its unit", field="dose")  # fmt: skip
+            raise InputError(
+                f"{given_text} of {entry['name']} is {all_units:,} billing units of {asp.loc[hcpcs, 'dosage']}; "
+                f"at most {MAX_UNITS:,} can be billed on a line: check the dose and its unit",
+                field="dose",
+            )
         waste_line = drug.single_dose_vial and all_units > units
         modifiers = "JZ" if drug.single_dose_vial and not waste_line else ""
         limit = asp.loc[hcpcs, "payment_limit"] / 1000
-        reason = (f"{given_text} = {units} unit(s) of {asp.loc[hcpcs, 'dosage']}, rounded up; at ${limit:.3f} per unit "
-                  "(ASP payment limit, already 106% of ASP).")  # fmt: skip
-        lines.append({"code": hcpcs, "modifiers": modifiers, "units": units, "biller": biller.value,
-                      "label": f"{entry['name']} {given_text}", "reason": reason})  # fmt: skip
+        reason = (
+            f"{given_text} = {units} unit(s) of {asp.loc[hcpcs, 'dosage']}, rounded up; at ${limit:.3f} per unit "
+            "(ASP payment limit, already 106% of ASP)."
+        )
+        lines.append(
+            {
+                "code": hcpcs,
+                "modifiers": modifiers,
+                "units": units,
+                "biller": biller.value,
+                "label": f"{entry['name']} {given_text}",
+                "reason": reason,
+            }
+        )
         if waste_line:
-            lines.append({"code": hcpcs, "modifiers": "JW", "units": all_units - units, "biller": biller.value,
-                          "label": f"{entry['name']} waste",
-                          "reason": f"{drug.wasted} {drug.unit} discarded from a single-dose vial: {all_units - units} unit(s)."})  # fmt: skip
+            lines.append(
+                {
+                    "code": hcpcs,
+                    "modifiers": "JW",
+                    "units": all_units - units,
+                    "biller": biller.value,
+                    "label": f"{entry['name']} waste",
+                    "reason": f"{drug.wasted} {drug.unit} discarded from a single-dose vial: {all_units - units} unit(s).",
+                }
+            )
         elif drug.wasted > 0:
-            notes.append(f"The {drug.wasted} {drug.unit} of {entry['name']} discarded is within the units already billed"
-                         + (" (JZ: no discarded amount is billed separately)." if drug.single_dose_vial else
-                            "; a multi-dose vial carries neither JW nor JZ."))  # fmt: skip
+            notes.append(
+                f"The {drug.wasted} {drug.unit} of {entry['name']} discarded is within the units already billed"
+                + (
+                    " (JZ: no discarded amount is billed separately)."
+                    if drug.single_dose_vial
+                    else "; a multi-dose vial carries neither JW nor JZ."
+                )
+            )
     return lines, warnings, notes
 
 
@@ -389,11 +439,22 @@ def code_session(schedules: FeeSchedules, session: Session, place: str | None = 
     guidance = guidance_codes(day).get(session.guidance)
     if guidance:
         where = "" if pos.setting == Setting.FACILITY else ", global (the office owns the equipment)"
-        lines.append({"code": guidance, "label": names.get(guidance, guidance),
-                      "reason": f"{session.guidance.capitalize()} guidance, one unit{where}."})  # fmt: skip
+        lines.append(
+            {
+                "code": guidance,
+                "label": names.get(guidance, guidance),
+                "reason": f"{session.guidance.capitalize()} guidance, one unit{where}.",
+            }
+        )
     if em:
-        lines.append({"code": em, "modifiers": "25", "label": names.get(em, em),
-                      "reason": "Significant, separately identifiable visit the same day: modifier 25."})  # fmt: skip
+        lines.append(
+            {
+                "code": em,
+                "modifiers": "25",
+                "label": names.get(em, em),
+                "reason": "Significant, separately identifiable visit the same day: modifier 25.",
+            }
+        )
     facility_drugs = pos.facility != FacilityPayment.NONE
     drugs, drug_warnings, notes = drug_lines(schedules, session, Biller.FACILITY if facility_drugs else Biller.PHYSICIAN)
     warnings += drug_warnings
@@ -409,13 +470,16 @@ def code_session(schedules: FeeSchedules, session: Session, place: str | None = 
         lines += [d for d in drugs if d["biller"] == Biller.FACILITY]
         if any(d["biller"] == Biller.FACILITY for d in drugs):
             facility_notes.append("In a facility the drugs are supplied and billed by the facility.")
-        facility_notes += ["Facility rates are national unadjusted (no wage index).",
-                           "Totals are the practice's own claim; the facility's lines are shown for information."]  # fmt: skip
+        facility_notes += [
+            "Facility rates are national unadjusted (no wage index).",
+            "Totals are the practice's own claim; the facility's lines are shown for information.",
+        ]
     return Coded(pos.code, lines, warnings, notes, facility_notes)
 
 
-def line_table(session: Session, coded: Coded, claim: str, payer: str, *, deductible: Decimal = Decimal(0),
-               practice: Practice | None = None) -> pd.DataFrame:  # fmt: skip
+def line_table(
+    session: Session, coded: Coded, claim: str, payer: str, *, deductible: Decimal = Decimal(0), practice: Practice | None = None
+) -> pd.DataFrame:
     """The engine's input table for a coded session under one payer (billed charges from the
     practice's charge master when it has one)."""
     frame = pd.DataFrame(coded.lines)
@@ -430,12 +494,17 @@ def line_table(session: Session, coded: Coded, claim: str, payer: str, *, deduct
     frame["deductible"] = int(deductible * 100)
     frame["billed"] = pd.array([None] * len(frame), dtype="Int64")
     if practice is not None and practice.charges:
-        keys = frame["code"] + np.where(frame["modifiers"].str.contains(r"\b(?:26|TC)\b"),
-                                        "-" + frame["modifiers"].str.extract(r"\b(26|TC)\b")[0].fillna(""), "")  # fmt: skip
+        keys = frame["code"] + np.where(
+            frame["modifiers"].str.contains(r"\b(?:26|TC)\b"),
+            "-" + frame["modifiers"].str.extract(r"\b(26|TC)\b")[0].fillna(""),
+            "",
+        )
         per_unit = practice.charge_cents(frame["code"], keys)
         physician = frame["biller"] == Biller.PHYSICIAN
-        frame["billed"] = pd.array([c * u if c is not None and p else None for c, u, p in zip(per_unit, frame["units"], physician)],
-                                   dtype="Int64")  # fmt: skip
+        frame["billed"] = pd.array(
+            [c * u if c is not None and p else None for c, u, p in zip(per_unit, frame["units"], physician, strict=True)],
+            dtype="Int64",
+        )
     return frame
 
 
@@ -471,8 +540,16 @@ class ClaimLine:
         return self.patient_share + self.payer_payment - self.sequestration
 
 
-MONEY_FIELDS = ("allowed", "copay", "deductible", "coinsurance", "patient_share", "payer_payment", "sequestration",
-                "expected_to_provider")  # fmt: skip
+MONEY_FIELDS = (
+    "allowed",
+    "copay",
+    "deductible",
+    "coinsurance",
+    "patient_share",
+    "payer_payment",
+    "sequestration",
+    "expected_to_provider",
+)
 
 
 def _dollars(cents) -> Decimal:
@@ -484,11 +561,26 @@ def claim_lines(priced: pd.DataFrame) -> list[ClaimLine]:
     out = []
     for r in priced.itertuples(index=False):
         not_billed = r.biller == Biller.NOT_BILLED
-        out.append(ClaimLine(
-            "" if not_billed else r.code, tuple(r.modifiers.split()), 0 if not_billed else int(r.units), r.label, r.biller,
-            _dollars(r.allowed), r.reason, r.release, r.edit, _dollars(r.medicare),
-            None if pd.isna(r.limiting_charge) else _dollars(r.limiting_charge), _dollars(r.copay), _dollars(r.deductible_applied),
-            _dollars(r.coinsurance), _dollars(r.payer_payment), _dollars(r.sequestration)))  # fmt: skip
+        out.append(
+            ClaimLine(
+                "" if not_billed else r.code,
+                tuple(r.modifiers.split()),
+                0 if not_billed else int(r.units),
+                r.label,
+                r.biller,
+                _dollars(r.allowed),
+                r.reason,
+                r.release,
+                r.edit,
+                _dollars(r.medicare),
+                None if pd.isna(r.limiting_charge) else _dollars(r.limiting_charge),
+                _dollars(r.copay),
+                _dollars(r.deductible_applied),
+                _dollars(r.coinsurance),
+                _dollars(r.payer_payment),
+                _dollars(r.sequestration),
+            )
+        )
     return out
 
 
@@ -510,8 +602,13 @@ class Claim:
     def to_frame(self) -> pd.DataFrame:
         rows = []
         for line in self.lines:
-            row = {"code": line.code, "modifiers": " ".join(line.modifiers), "units": line.units, "label": line.label,
-                   "biller": line.biller}  # fmt: skip
+            row = {
+                "code": line.code,
+                "modifiers": " ".join(line.modifiers),
+                "units": line.units,
+                "label": line.label,
+                "biller": line.biller,
+            }
             row |= {name: f"{getattr(line, name):.2f}" for name in MONEY_FIELDS}
             row["limiting_charge"] = "" if line.limiting_charge is None else f"{line.limiting_charge:.2f}"
             row |= {"edit": line.edit, "reason": line.reason, "source": line.source}
@@ -522,9 +619,16 @@ class Claim:
         return {name: f"{self.total(name):.2f}" for name in MONEY_FIELDS}
 
     def to_dict(self) -> dict:
-        return {"session": session_data(self.session), "setting": self.setting, "locality": self.locality,
-                "lines": self.to_frame().to_dict(orient="records"), "totals": self.totals(), "warnings": self.warnings,
-                "notes": self.notes, "sites": self.sites}  # fmt: skip
+        return {
+            "session": session_data(self.session),
+            "setting": self.setting,
+            "locality": self.locality,
+            "lines": self.to_frame().to_dict(orient="records"),
+            "totals": self.totals(),
+            "warnings": self.warnings,
+            "notes": self.notes,
+            "sites": self.sites,
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -536,16 +640,20 @@ SITES = ("11", "22", "24")
 def estimate(schedules: FeeSchedules, session: Session, *, practice: Practice | None = None, compare_sites: bool = True) -> Claim:
     """The claim a trigger point session produces, priced for traditional Medicare; with the same
     session at the office, the hospital outpatient department and the ASC, priced in the same call."""
-    places = [session.place_of_service] + ([p for p in SITES] if compare_sites else [])
+    places = [session.place_of_service] + (list(SITES) if compare_sites else [])
     owed = session.deductible_remaining
     if owed is not None:
         annual = parameter("part_b/deductible", session.date_of_service).value
         if not 0 <= owed <= annual:
-            raise InputError(f"remaining deductible {owed} must be between 0 and the {session.date_of_service.year} "
-                             f"deductible {annual}", field="deductible_remaining")  # fmt: skip
+            raise InputError(
+                f"remaining deductible {owed} must be between 0 and the {session.date_of_service.year} deductible {annual}",
+                field="deductible_remaining",
+            )
     coded = [code_session(schedules, session, place) for place in places]
-    tables = [line_table(session, c, f"site {i}", TRADITIONAL_MEDICARE.payer, deductible=owed or Decimal(0), practice=practice)
-              for i, c in enumerate(coded)]  # fmt: skip
+    tables = [
+        line_table(session, c, f"site {i}", TRADITIONAL_MEDICARE.payer, deductible=owed or Decimal(0), practice=practice)
+        for i, c in enumerate(coded)
+    ]
     priced = price(pd.concat(tables, ignore_index=True), Book(schedules, {TRADITIONAL_MEDICARE.payer: TRADITIONAL_MEDICARE}))
     failed = priced.lines[~priced.ok]
     if not failed.empty:
@@ -574,12 +682,21 @@ def priced_claim(session: Session, coded: Coded, priced: Priced, claim: str, owe
     if owed is None:
         notes.append("Part B deductible assumed already met (give the patient's remaining deductible to include it).")
     if not session.participating:
-        notes.append("Non-participating: PFS lines at 95% of the par amount; the patient may be billed up to the limiting "
-                     "charge (109.25% of par) when the claim is not assigned. Drugs are paid on assignment.")  # fmt: skip
+        notes.append(
+            "Non-participating: PFS lines at 95% of the par amount; the patient may be billed up to the limiting "
+            "charge (109.25% of par) when the claim is not assigned. Drugs are paid on assignment."
+        )
     first = rows.iloc[0]
     locality = "national" if not first["carrier"] else f"{first['carrier']}-{first['locality']}"
-    return Claim(session, f"{pos.label} (POS {pos.code}, {pos.setting.value} rates)", locality, claim_lines(rows), warnings,
-                 list(dict.fromkeys(notes + facility_notes)), facility_notes=facility_notes)  # fmt: skip
+    return Claim(
+        session,
+        f"{pos.label} (POS {pos.code}, {pos.setting.value} rates)",
+        locality,
+        claim_lines(rows),
+        warnings,
+        list(dict.fromkeys(notes + facility_notes)),
+        facility_notes=facility_notes,
+    )
 
 
 def site_summary(claim: Claim) -> dict:
@@ -600,4 +717,3 @@ def site_summary(claim: Claim) -> dict:
         "sources": ", ".join(sources),
         "notes": " ".join(claim.facility_notes),
     }
-

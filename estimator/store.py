@@ -27,6 +27,7 @@ from .cms_files import LAYOUTS, ParsedFile, parse_table
 from .errors import InputError
 from .money import to_units
 
+
 def _shipped() -> Path:
     """fee_schedules/ beside the package (a source checkout or an editable install), else the copy
     installed as package data (pip install .)."""
@@ -111,8 +112,9 @@ def write_vintage(
         raise InputError("effective_from is after effective_to", file=parsed.path.name)
     folder = Path(root) / "tables" / parsed.layout.kind / facts["vintage"]
     if folder.exists() and not replace:
-        raise InputError(f"vintage {facts['vintage']} is already stored in {folder}; pass --replace to overwrite",
-                         file=parsed.path.name)  # fmt: skip
+        raise InputError(
+            f"vintage {facts['vintage']} is already stored in {folder}; pass --replace to overwrite", file=parsed.path.name
+        )
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.parent / f".{facts['vintage']}.{os.getpid()}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
@@ -162,9 +164,7 @@ class FeeSchedules:
         for root in self.roots:
             for source_file in sorted(Path(root).glob("tables/*/[!.]*/source.yaml")):  # not staging folders
                 source = yaml.safe_load(source_file.read_text())
-                self.vintages.append(
-                    Vintage(source["kind"], source["vintage"], source_file.parent, source, root == SHIPPED)
-                )
+                self.vintages.append(Vintage(source["kind"], source["vintage"], source_file.parent, source, root == SHIPPED))
 
     def in_force(self, kind: str, day: dt.date) -> Vintage:
         """The vintage of ``kind`` in force on ``day``; InputError when none is loaded."""

@@ -16,6 +16,7 @@ import json
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -54,14 +55,14 @@ def read_text(path: Path) -> str:
 class _NoAliases(yaml.SafeLoader):
     """The safe loader, refusing anchors and aliases."""
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise InputError("YAML anchors and aliases (*name) are not accepted", row=event.start_mark.line + 1)
         return super().compose_node(parent, index)
 
 
-def _depth(value, limit: int = MAX_DEPTH) -> None:
+def _depth(value: Any, limit: int = MAX_DEPTH) -> None:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -73,18 +74,19 @@ def _depth(value, limit: int = MAX_DEPTH) -> None:
             stack += [(v, depth + 1) for v in item]
 
 
-def load_yaml(text: str, source: object):
+def load_yaml(text: str, source: object) -> Any:
     """YAML (or JSON, which is YAML) from a user's file, or an InputError naming file and row."""
     if len(text) > MAX_TEXT_BYTES:
         raise InputError(f"larger than {MAX_TEXT_BYTES // 2**20} MB", file=source)
     try:
-        data = yaml.load(text, Loader=_NoAliases)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_NoAliases)
     except InputError as error:
         raise InputError(error.message, file=source, row=error.row) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        raise InputError(f"not valid YAML/JSON ({getattr(error, 'problem', None) or error})", file=source,
-                         row=mark.line + 1 if mark else None) from None  # fmt: skip
+        raise InputError(
+            f"not valid YAML/JSON ({getattr(error, 'problem', None) or error})", file=source, row=mark.line + 1 if mark else None
+        ) from None
     except RecursionError:
         raise InputError(f"nested more than {MAX_DEPTH} levels deep", file=source) from None
     try:
@@ -94,11 +96,11 @@ def load_yaml(text: str, source: object):
     return data
 
 
-def dump_yaml(data) -> str:
+def dump_yaml(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-def load_json(text: str, source: object):
+def load_json(text: str, source: object) -> Any:
     """JSON with decimals kept exact, or an InputError naming file and line."""
     if len(text) > MAX_TEXT_BYTES:
         raise InputError(f"larger than {MAX_TEXT_BYTES // 2**20} MB", file=source)
@@ -115,7 +117,7 @@ def load_json(text: str, source: object):
     return data
 
 
-def plain_text(value, field: str, *, max_length: int, required: bool = True) -> str:
+def plain_text(value: Any, field: str, *, max_length: int, required: bool = True) -> str:
     """A name or short field: text without control characters, at most ``max_length`` characters."""
     text = "" if value is None else str(value).strip()
     if required and not text:
@@ -161,8 +163,7 @@ def is_formula_text(text: str) -> bool:
     return bool(text) and text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text)
 
 
-
-def decimal_field(value, field: str, *, places: int | None = None, low=None, high=None) -> Decimal:
+def decimal_field(value: Any, field: str, *, places: int | None = None, low: Any = None, high: Any = None) -> Decimal:
     """A number given as text or a number (never through a binary float), checked against its bounds."""
     if isinstance(value, bool) or isinstance(value, float) and value != value:
         raise InputError(f"{value!r} is not a number", field=field)
@@ -172,7 +173,7 @@ def decimal_field(value, field: str, *, places: int | None = None, low=None, hig
         raise InputError(f"{str(value)[:40]!r} is not a number", field=field) from None
     if not number.is_finite():
         raise InputError(f"{value!r} is not a number", field=field)
-    if places is not None and -number.as_tuple().exponent > places:
+    if places is not None and -int(number.as_tuple().exponent) > places:
         raise InputError(f"{value} has more than {places} decimals", field=field)
     if low is not None and number < low:
         raise InputError(f"{value} is below {low}" if low else f"{value} is negative", field=field)

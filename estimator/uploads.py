@@ -59,8 +59,10 @@ def xlsx_rows(path: Path) -> list[list[str]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
         try:
-            return [["" if v is None else (repr(v) if isinstance(v, float) else str(v)) for v in row]
-                    for row in workbook.worksheets[0].iter_rows(values_only=True)]  # fmt: skip
+            return [
+                ["" if v is None else (repr(v) if isinstance(v, float) else str(v)) for v in row]
+                for row in workbook.worksheets[0].iter_rows(values_only=True)
+            ]
         finally:
             workbook.close()
     except InputError:
@@ -95,6 +97,10 @@ MODIFIER_HEADERS = ("modifier", "mod")
 AMOUNT_HEADERS = ("amount", "fee", "rate", "allowed", "allowed amount", "price", "fee amount")
 
 
+def _cell(row: list[str], at: int | None) -> str:
+    return row[at].strip() if at is not None and at < len(row) else ""
+
+
 def read_fee_schedule(path: Path, known_codes: set[str]) -> dict[str, Decimal]:
     """A payer's fee schedule (columns code [, modifier], amount) -> {code or code-modifier: amount}.
 
@@ -113,21 +119,30 @@ def read_fee_schedule(path: Path, known_codes: set[str]) -> dict[str, Decimal]:
             raise InputError(f"no {label} column (one of: {', '.join(names)})", file=name, row=1)
         return found
 
-    code_at, amount_at, modifier_at = column(CODE_HEADERS, "code"), column(AMOUNT_HEADERS, "amount"), column(MODIFIER_HEADERS, "modifier", False)
+    code_at, amount_at, modifier_at = (
+        column(CODE_HEADERS, "code"),
+        column(AMOUNT_HEADERS, "amount"),
+        column(MODIFIER_HEADERS, "modifier", False),
+    )
     fees = {}
     for number, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
-        cell = lambda at: row[at].strip() if at is not None and at < len(row) else ""  # noqa: E731
-        code, modifier, amount = cell(code_at).upper(), cell(modifier_at).upper(), cell(amount_at)
+        code, modifier, amount = (_cell(row, code_at).upper(), _cell(row, modifier_at).upper(), _cell(row, amount_at))
         if code not in known_codes:
             raise InputError(f"unknown code {code!r} (not in the PFS or ASP file)", file=name, row=number, field=header[code_at])
         text = amount.replace("$", "").replace(",", "").strip()
         if not re.fullmatch(r"\d+(\.\d{1,6})?|\.\d{1,6}", text):
-            raise InputError(f"{amount!r} is not an amount with at most 6 decimals", file=name, row=number, field=header[amount_at])
+            raise InputError(
+                f"{amount!r} is not an amount with at most 6 decimals", file=name, row=number, field=header[amount_at]
+            )
         if modifier not in ("", "26", "TC"):
-            raise InputError(f"modifier {modifier!r}: fees are given per code, or per -26 / -TC row", file=name, row=number,
-                             field=header[modifier_at])  # fmt: skip
+            raise InputError(
+                f"modifier {modifier!r}: fees are given per code, or per -26 / -TC row",
+                file=name,
+                row=number,
+                field=header[modifier_at],
+            )
         key = f"{code}-{modifier}" if modifier else code
         if key in fees:
             raise InputError(f"{key} appears twice", file=name, row=number, field=header[code_at])

@@ -24,10 +24,14 @@ from .textio import is_formula_text
 
 MONEY_FORMAT = '"$"#,##0.00'
 EXCEL_MAX_ROWS = 1_048_576
-MONEY = re.compile(r"(allowed|copay|deductible|coinsurance|sequestration|expected|expected_to_provider|denied|at_risk_\w+|limiting_charge|"
-                   r"patient_share|payer_payment|difference_to_best|billed\w*|patient_responsibility|expected_collections|medicare|"
-                   r"variance|expected_payment|era_\w+|\w+_amount|\w+_charge|\w+_cap|\w+_payment|paid\w*)")  # fmt: skip
-NUMBER = re.compile(r"(units|sessions|count|row|line|item|\w+_rvu|\w+_gpci|conversion_factor|percent_of_medicare|rank|\w+_percent)")
+MONEY = re.compile(
+    r"(allowed|copay|deductible|coinsurance|sequestration|expected|expected_to_provider|denied|at_risk_\w+|limiting_charge|"
+    r"patient_share|payer_payment|difference_to_best|billed\w*|patient_responsibility|expected_collections|medicare|"
+    r"variance|expected_payment|era_\w+|\w+_amount|\w+_charge|\w+_cap|\w+_payment|paid\w*)"
+)
+NUMBER = re.compile(
+    r"(units|sessions|count|row|line|item|\w+_rvu|\w+_gpci|conversion_factor|percent_of_medicare|rank|\w+_percent)"
+)
 _DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -87,7 +91,7 @@ def table_workbook(table: pd.DataFrame, title: str) -> bytes:
     quoted.quotePrefix = True
     for values in table.itertuples(index=False):
         row = []
-        for value, kind in zip(values, kinds):
+        for value, kind in zip(values, kinds, strict=True):
             shown = _value(value, kind)
             if isinstance(shown, str):
                 cell = WriteOnlyCell(ws, value=shown)

@@ -28,3 +28,20 @@ def day(text: str) -> dt.date:
 
 
 needs_shared = pytest.mark.skipif(not SHARED_CMS.is_dir(), reason="../shared/cms is not present")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--full",
+        action="store_true",
+        help="also run the slow tests (browser, LibreOffice, Dask, Excel recalculation, lint and types); CI runs them all",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--full"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --full")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

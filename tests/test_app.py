@@ -2,15 +2,15 @@
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).parent.parent
 
 
 def page(name: str) -> AppTest:
-    at = AppTest.from_string(f"import sys; sys.path.insert(0, {str(ROOT)!r})\nfrom ui import {name}\n{name}.page()",
-                             default_timeout=60)  # fmt: skip
+    at = AppTest.from_string(
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\nfrom ui import {name}\n{name}.page()", default_timeout=60
+    )
     return at.run()
 
 

@@ -7,8 +7,8 @@ import sys
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-
 from conftest import FIXTURES
+
 from estimator.batch import Book, price_file, price_file_dask, synthetic_claims
 from estimator.cli import main
 from estimator.contracts import Contract, Practice
@@ -27,9 +27,19 @@ def test_claims_priced_with_worked_figures_and_errors_by_row(tmp_path):
     assert result.exit_code == 1, result.output  # some rows failed
     priced = pd.read_csv(output, dtype=str, keep_default_na=False).set_index("row")
     assert priced.loc["2", ["expected_allowed", "patient_share", "expected_payment", "variance", "underpaid"]].tolist() == [
-        "47.25", "9.45", "37.04", "-0.06", "yes"]
+        "47.25",
+        "9.45",
+        "37.04",
+        "-0.06",
+        "yes",
+    ]
     assert priced.loc["4", ["expected_allowed", "expected_payment", "variance", "underpaid", "release"]].tolist() == [
-        "2.96", "2.32", "0.00", "no", "ASP_2026Q1"]
+        "2.96",
+        "2.32",
+        "0.00",
+        "no",
+        "ASP_2026Q1",
+    ]
     assert priced.loc["5", ["expected_allowed", "patient_share", "expected_payment"]].tolist() == ["57.83", "32.78", "25.05"]
     assert priced.loc["6", "expected_allowed"] == "3.08"  # J3301 at ASP + 10%: 2.964 / 1.06 x 1.1
     assert priced.loc["7", "expected_allowed"] == "108.00"  # self-pay 60% of the billed 180.00
@@ -44,8 +54,20 @@ def test_claims_priced_with_worked_figures_and_errors_by_row(tmp_path):
 
 def test_column_mapping_and_all_rows_priced(tmp_path):
     output = tmp_path / "out.csv"
-    result = run("price-claims", FIXTURES / "claims_odd_headers.csv", "--output", output, "--map", "date_of_service=When",
-                 "--map", "hcpcs=Procedure", "--map", "payer=Insurance Name", "--map", "billed=Amount Charged")  # fmt: skip
+    result = run(
+        "price-claims",
+        FIXTURES / "claims_odd_headers.csv",
+        "--output",
+        output,
+        "--map",
+        "date_of_service=When",
+        "--map",
+        "hcpcs=Procedure",
+        "--map",
+        "payer=Insurance Name",
+        "--map",
+        "billed=Amount Charged",
+    )
     assert result.exit_code == 0, result.output
     assert pd.read_csv(output, dtype=str)["expected_allowed"].tolist() == ["47.25"]
 
@@ -59,11 +81,24 @@ def test_a_file_that_cannot_be_read_writes_nothing(tmp_path):
 
 @pytest.fixture
 def book(shipped):
-    contracts = [Contract.from_dict({"payer": "Medicare", "kind": "medicare", "method": "medicare"}),
-                 Contract.from_dict({"payer": "Commercial", "percent": "125", "medicare_year": 2025, "drug_method": "asp_plus",
-                                     "drug_percent": "10", "copay": "30", "coinsurance_percent": "10", "lesser_of_billed": True}),
-                 Contract.from_dict({"payer": "Cash", "kind": "self_pay", "method": "percent_of_charges", "percent": "60",
-                                     "coinsurance_percent": "100"})]  # fmt: skip
+    contracts = [
+        Contract.from_dict({"payer": "Medicare", "kind": "medicare", "method": "medicare"}),
+        Contract.from_dict(
+            {
+                "payer": "Commercial",
+                "percent": "125",
+                "medicare_year": 2025,
+                "drug_method": "asp_plus",
+                "drug_percent": "10",
+                "copay": "30",
+                "coinsurance_percent": "10",
+                "lesser_of_billed": True,
+            }
+        ),
+        Contract.from_dict(
+            {"payer": "Cash", "kind": "self_pay", "method": "percent_of_charges", "percent": "60", "coinsurance_percent": "100"}
+        ),
+    ]
     return Book(shipped, {c.payer: c for c in contracts}, Practice(name="Test"))
 
 
@@ -89,6 +124,7 @@ def test_chunks_do_not_change_the_result(tmp_path, book):
     assert pd.read_csv(tmp_path / "one.csv", dtype=str).equals(pd.read_csv(tmp_path / "many.csv", dtype=str))
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_equals_the_single_machine_result(tmp_path, book):
     source = tmp_path / "claims.csv"
     synthetic_claims(source, 4000, list(book.contracts))
@@ -98,9 +134,24 @@ def test_dask_local_cluster_equals_the_single_machine_result(tmp_path, book):
     assert summary.priced == 4000 and single.equals(pd.read_csv(tmp_path / "dask.csv", dtype=str))
 
 
+@pytest.mark.slow
 def test_cli_dask_engine(tmp_path):
     output = tmp_path / "out.csv"
-    done = subprocess.run([sys.executable, "-m", "estimator", "price-claims", str(FIXTURES / "claims_small.csv"), "--output",
-                           str(output), "--engine", "dask"], capture_output=True, text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "estimator",
+            "price-claims",
+            str(FIXTURES / "claims_small.csv"),
+            "--output",
+            str(output),
+            "--engine",
+            "dask",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1, done.stderr[-2000:]
     assert "7 lines priced, 8 failed" in done.stdout and len(pd.read_csv(output)) == 7

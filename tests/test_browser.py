@@ -17,8 +17,16 @@ import pytest
 ROOT = Path(__file__).parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "screenshots"
-PAGES = {"estimate": "Expected to practice", "compare": "Every payer's claim lines", "forecast": "Monthly by payer",
-         "fee-schedule": "2025 to 2026: what changed", "payers": "Export all (YAML)", "data": "Import a CMS file"}
+PAGES = {
+    "estimate": "Expected to practice",
+    "compare": "Every payer's claim lines",
+    "forecast": "Monthly by payer",
+    "fee-schedule": "2025 to 2026: what changed",
+    "payers": "Export all (YAML)",
+    "data": "Import a CMS file",
+}
+
+pytestmark = pytest.mark.slow
 
 if not CHROMIUM.exists() or not __import__("importlib").util.find_spec("playwright"):
     if os.environ.get("CI") == "true":
@@ -40,10 +48,26 @@ def server(tmp_path_factory):
     port = free_port()
     env = os.environ | {"TPI_ESTIMATOR_DATA": str(tmp_path_factory.mktemp("browser-data"))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -64,9 +88,16 @@ def browser_page():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
-        )  # fmt: skip
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1400, "height": 2400}, accept_downloads=True)
         yield page
         browser.close()

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from estimator.cli import main
@@ -18,18 +19,31 @@ def test_fee_schedule_by_zip_prints_two_decimal_amounts_and_sources():
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     header = lines[0].split(",")
-    row = dict(zip(header, lines[1].split(",")))
+    row = dict(zip(header, lines[1].split(","), strict=True))
     assert row["hcpcs"] == "20552" and row["nonfacility_amount"] == "47.25" and row["facility_amount"] == "33.22"
     assert row["nonfacility_limiting_charge"] == "51.62" and row["rvu_release"] == "RVU26C"
-    assert {"carrier", "locality", "hcpcs", "modifier", "status", "nonfacility_amount", "facility_amount",
-            "nonfacility_limiting_charge", "facility_limiting_charge"} <= set(header)  # fmt: skip
+    assert {
+        "carrier",
+        "locality",
+        "hcpcs",
+        "modifier",
+        "status",
+        "nonfacility_amount",
+        "facility_amount",
+        "nonfacility_limiting_charge",
+        "facility_limiting_charge",
+    } <= set(header)
     assert "note: Work GPCI floor" in result.stderr
 
 
 def test_fee_schedule_to_xlsx_and_csv(tmp_path):
     xlsx, csv = tmp_path / "fs.xlsx", tmp_path / "fs.csv"
-    assert run("fee-schedule", "--date", "2025-05-01", "--national", "--codes", "20552,76942", "--output", str(xlsx)).exit_code == 0
-    assert run("fee-schedule", "--date", "2025-05-01", "--national", "--codes", "20552,76942", "--output", str(csv)).exit_code == 0
+    assert (
+        run("fee-schedule", "--date", "2025-05-01", "--national", "--codes", "20552,76942", "--output", str(xlsx)).exit_code == 0
+    )
+    assert (
+        run("fee-schedule", "--date", "2025-05-01", "--national", "--codes", "20552,76942", "--output", str(csv)).exit_code == 0
+    )
     sheet = pd.read_excel(xlsx, dtype={"modifier": str})
     text = pd.read_csv(csv, dtype=str, keep_default_na=False)
     assert len(sheet) == len(text) == 4
@@ -57,6 +71,7 @@ def test_vintages_lists_sources():
     assert "pfs_rvu   RVU26C          2026-01-01 to 2026-12-31  shipped  PPRRVU2026_Jul_nonQPP.csv" in result.output
 
 
+@pytest.mark.slow
 def test_module_entry_point_and_bench_print_figures():
     done = subprocess.run([sys.executable, "-m", "estimator", "bench"], capture_output=True, text=True, check=True)
     assert "cold load" in done.stdout and "x 109 localities x 2 settings" in done.stdout and "peak memory" in done.stdout
@@ -75,8 +90,22 @@ def test_session_from_file_prints_the_claim_and_sites():
 def test_session_flags_and_json():
     import json
 
-    result = run("session", "--muscles", "2", "--drug", "triamcinolone:40mg", "--guidance", "ultrasound",
-                 "--zip", "35203", "--date", "2026-03-02", "--dx", "M79.18", "--json")  # fmt: skip
+    result = run(
+        "session",
+        "--muscles",
+        "2",
+        "--drug",
+        "triamcinolone:40mg",
+        "--guidance",
+        "ultrasound",
+        "--zip",
+        "35203",
+        "--date",
+        "2026-03-02",
+        "--dx",
+        "M79.18",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert [line["code"] for line in data["lines"]] == ["20552", "76942", "J3301"]
@@ -115,10 +144,12 @@ def test_fee_schedule_uploads_with_bad_rows_change_nothing():
     from conftest import FIXTURES
 
     bad = FIXTURES / "bad"
-    cases = [("fee_schedule_text_amount.csv", "row 3, field 'amount': 'forty' is not an amount"),
-             ("fee_schedule_unknown_code.csv", "row 3, field 'code': unknown code 'ZZZZZ'"),
-             ("fee_schedule_duplicate_code.csv", "row 4, field 'code': 76942 appears twice"),
-             ("damaged.xlsx", "not a readable xlsx workbook")]  # fmt: skip
+    cases = [
+        ("fee_schedule_text_amount.csv", "row 3, field 'amount': 'forty' is not an amount"),
+        ("fee_schedule_unknown_code.csv", "row 3, field 'code': unknown code 'ZZZZZ'"),
+        ("fee_schedule_duplicate_code.csv", "row 4, field 'code': 76942 appears twice"),
+        ("damaged.xlsx", "not a readable xlsx workbook"),
+    ]
     before = run("payers", "show", "Example State Medicaid").output
     for fixture, message in cases:
         result = run("payers", "fees", "Example State Medicaid", str(bad / fixture), "--date", "2026-03-02")
@@ -143,9 +174,15 @@ def test_compare_and_forecast_commands(tmp_path):
 
 
 def test_compare_rejects_malformed_mixes(tmp_path):
-    cases = [("[]", "must hold a session"), ('{"mix": []}', "a list of 1 to 100"),
-             ('{"mix": [{"count": 2, "session": {"date_of_service": "2026-03-02", "muscle_count": 1}},'
-              ' {"count": 1, "session": {"date_of_service": "2026-04-02", "muscle_count": 1}}]}', "same date of service")]  # fmt: skip
+    cases = [
+        ("[]", "must hold a session"),
+        ('{"mix": []}', "a list of 1 to 100"),
+        (
+            '{"mix": [{"count": 2, "session": {"date_of_service": "2026-03-02", "muscle_count": 1}},'
+            ' {"count": 1, "session": {"date_of_service": "2026-04-02", "muscle_count": 1}}]}',
+            "same date of service",
+        ),
+    ]
     for text, message in cases:
         path = tmp_path / "mix.json"
         path.write_text(text)

@@ -7,22 +7,31 @@ Medicare par: 20552 47.25, 76942 58.41, J3301 4 x 0.741 = 2.96 (see test_session
 from decimal import Decimal
 
 import pytest
-
 from conftest import FIXTURES
+
 from estimator.compare import codes_item, compare, payer_claims, session_item
 from estimator.contracts import Contract, Practice, load_contracts
 from estimator.errors import InputError
 from estimator.session import Session
 
-SESSION = Session.from_dict({"date_of_service": "2026-03-02", "zip_code": "35203", "muscle_count": 2,
-                             "guidance": "ultrasound", "drugs": ["triamcinolone:40mg"], "diagnoses": ["M79.18"]})  # fmt: skip
-PRACTICE = Practice.from_dict({"name": "Test practice", "zip_code": "35203",
-                               "charges": {"20552": "80.00", "76942": "200.00", "J3301": "5.00"}})  # fmt: skip
+SESSION = Session.from_dict(
+    {
+        "date_of_service": "2026-03-02",
+        "zip_code": "35203",
+        "muscle_count": 2,
+        "guidance": "ultrasound",
+        "drugs": ["triamcinolone:40mg"],
+        "diagnoses": ["M79.18"],
+    }
+)
+PRACTICE = Practice.from_dict(
+    {"name": "Test practice", "zip_code": "35203", "charges": {"20552": "80.00", "76942": "200.00", "J3301": "5.00"}}
+)
 
 
 def allowed(shipped, practice=PRACTICE, session=SESSION, **contract):
     claim = payer_claims(shipped, session, [Contract.from_dict({"payer": "P"} | contract)], practice)["P"]
-    return [str(l.allowed) for l in claim.lines], claim
+    return [str(line.allowed) for line in claim.lines], claim
 
 
 def test_percent_of_medicare_rolling(shipped):
@@ -61,10 +70,12 @@ def test_percent_of_charges_and_lesser_of_billed(shipped):
 
 @pytest.mark.parametrize(
     "carve_out, expected",
-    [({"drug_method": "asp_plus", "drug_percent": "10"}, "3.08"),  # 2.964 / 1.06 x 1.10 = 3.0758
-     ({"drug_method": "percent_of_asp", "drug_percent": "100"}, "2.80"),  # 2.964 / 1.06 = 2.7962
-     ({"drug_method": "per_unit", "drug_per_unit": {"J3301": "0.50"}}, "2.00"),
-     ({"drug_method": "not_covered"}, "0.00")],  # fmt: skip
+    [
+        ({"drug_method": "asp_plus", "drug_percent": "10"}, "3.08"),  # 2.964 / 1.06 x 1.10 = 3.0758
+        ({"drug_method": "percent_of_asp", "drug_percent": "100"}, "2.80"),  # 2.964 / 1.06 = 2.7962
+        ({"drug_method": "per_unit", "drug_per_unit": {"J3301": "0.50"}}, "2.00"),
+        ({"drug_method": "not_covered"}, "0.00"),
+    ],
 )
 def test_drug_carve_outs(shipped, carve_out, expected):
     amounts, _ = allowed(shipped, percent="150", **carve_out)
@@ -75,8 +86,15 @@ def test_overrides_guidance_and_em_policies(shipped):
     amounts, claim = allowed(shipped, percent="125", overrides={"20552": "70"}, guidance_covered=False)
     assert amounts == ["70.00", "0.00", "3.70"]
     assert any("does not cover imaging guidance" in w for w in claim.warnings)
-    em_session = Session.from_dict({"date_of_service": "2026-03-02", "zip_code": "35203", "muscle_count": 1,
-                                    "em_code": "99213", "em_separately_identifiable": True})  # fmt: skip
+    em_session = Session.from_dict(
+        {
+            "date_of_service": "2026-03-02",
+            "zip_code": "35203",
+            "muscle_count": 1,
+            "em_code": "99213",
+            "em_separately_identifiable": True,
+        }
+    )
     amounts, claim = allowed(shipped, session=em_session, em_25_paid=False)
     assert amounts == ["47.25", "0.00"] and "bundled" in claim.lines[1].reason
 
@@ -89,31 +107,39 @@ def test_copay_deductible_and_coinsurance(shipped):
     _, claim = allowed(shipped, percent="125", copay="30", coinsurance_percent="10")
     assert claim.totals()["patient_share"] == "40.58" and claim.totals()["payer_payment"] == "95.19"
     _, claim = allowed(shipped, percent="125", copay="30", coinsurance_percent="10", deductible="50")
-    assert [(str(l.copay), str(l.deductible), str(l.coinsurance)) for l in claim.lines] == [
-        ("30.00", "29.06", "0.00"), ("0.00", "20.94", "5.21"), ("0.00", "0.00", "0.37")]
+    assert [(str(line.copay), str(line.deductible), str(line.coinsurance)) for line in claim.lines] == [
+        ("30.00", "29.06", "0.00"),
+        ("0.00", "20.94", "5.21"),
+        ("0.00", "0.00", "0.37"),
+    ]
 
 
 def test_medicare_advantage_with_sequestration_and_traditional_non_par(shipped):
     _, ma = allowed(shipped, kind="medicare_advantage", percent="100", coinsurance_percent="20", sequestration=True)
-    assert [str(l.sequestration) for l in ma.lines] == ["0.76", "0.93", "0.05"]
+    assert [str(line.sequestration) for line in ma.lines] == ["0.76", "0.93", "0.05"]
     nonpar = Practice.from_dict({"name": "Non-par", "participating": False})
     amounts, _ = allowed(shipped, practice=nonpar, kind="medicare", method="medicare")
     assert amounts == ["44.89", "55.49", "2.96"]  # 95% of 47.2496 and 58.4145; drugs unchanged
 
 
 def test_frequency_rule_and_prior_authorization(shipped):
-    session = Session.from_dict({"date_of_service": "2026-03-02", "zip_code": "35203", "muscle_count": 1,
-                                 "prior_sessions": ["2026-02-27"]})  # fmt: skip
+    session = Session.from_dict(
+        {"date_of_service": "2026-03-02", "zip_code": "35203", "muscle_count": 1, "prior_sessions": ["2026-02-27"]}
+    )
     _, claim = allowed(shipped, session=session, frequency_rule="not_within_7_days", prior_authorization=True)
     assert any("Only 3 days since" in w for w in claim.warnings)
     assert any("requires prior authorization" in w for w in claim.warnings)
 
 
 def test_comparison_ranks_payers_with_reasons(shipped):
-    contracts = [Contract.from_dict(d) for d in (
-        {"payer": "Medicare", "kind": "medicare", "method": "medicare"},
-        {"payer": "Rich PPO", "percent": "150"},
-        {"payer": "No guidance HMO", "percent": "125", "guidance_covered": False})]  # fmt: skip
+    contracts = [
+        Contract.from_dict(d)
+        for d in (
+            {"payer": "Medicare", "kind": "medicare", "method": "medicare"},
+            {"payer": "Rich PPO", "percent": "150"},
+            {"payer": "No guidance HMO", "percent": "125", "guidance_covered": False},
+        )
+    ]
     totals, lines = compare(shipped, [session_item(shipped, SESSION)], contracts, PRACTICE)
     assert list(totals["payer"]) == ["Rich PPO", "Medicare", "No guidance HMO"]
     # Medicare: allowed 108.62, expected 108.62 - 1.74 sequestration = 106.88; Rich PPO 70.88 + 87.62 + 4.44 = 162.94
@@ -136,10 +162,12 @@ def test_comparison_of_a_code_list_and_a_mix(shipped):
 
 @pytest.mark.parametrize(
     "fixture, message",
-    [("contract_negative_percent.yaml", "field 'percent': contract 1: -125 is negative"),
-     ("contract_malformed.yaml", "contract_malformed.yaml, row 4: not valid YAML/JSON"),
-     ("contract_unknown_field.yaml", "unknown field(s): percnt"),
-     ("contracts_duplicate_name.yaml", "payer 'Twice Health' appears twice")],  # fmt: skip
+    [
+        ("contract_negative_percent.yaml", "field 'percent': contract 1: -125 is negative"),
+        ("contract_malformed.yaml", "contract_malformed.yaml, row 4: not valid YAML/JSON"),
+        ("contract_unknown_field.yaml", "unknown field(s): percnt"),
+        ("contracts_duplicate_name.yaml", "payer 'Twice Health' appears twice"),
+    ],
 )
 def test_bad_contract_files(fixture, message):
     path = FIXTURES / "bad" / fixture

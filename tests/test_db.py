@@ -47,8 +47,13 @@ def test_names_are_unique_and_imports_all_or_nothing(db_path):
 
 def test_money_is_stored_as_exact_text(db_path):
     database = Database(db_path, seed_examples=False)
-    database.add_contracts([Contract.from_dict({"payer": "=cmd|' /C calc'!A0", "percent": "125.125", "fees": {"J3301": "0.10"},
-                                                "method": "fee_schedule"})])  # fmt: skip
+    database.add_contracts(
+        [
+            Contract.from_dict(
+                {"payer": "=cmd|' /C calc'!A0", "percent": "125.125", "fees": {"J3301": "0.10"}, "method": "fee_schedule"}
+            )
+        ]
+    )
     stored = sqlite3.connect(db_path).execute("SELECT contract, typeof(contract) FROM payers").fetchone()
     assert stored[1] == "text" and json.loads(stored[0])["fees"] == {"J3301": "0.10"}
     contract = database.contracts()[0]
@@ -64,13 +69,14 @@ def test_database_from_a_newer_version_is_refused(db_path):
 
 
 def _python(code: str, db_path) -> subprocess.Popen:
-    script = "import sys; sys.path.insert(0, %r)\n" % str(ROOT) + textwrap.dedent(code)
+    script = f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + textwrap.dedent(code)
     return subprocess.Popen([sys.executable, "-c", script, str(db_path)])
 
 
 def test_a_writer_killed_mid_transaction_loses_nothing_and_leaves_no_half_write(db_path):
     Database(db_path, seed_examples=False).add_contracts([Contract.from_dict({"payer": "Kept"})])
-    killed = _python("""
+    killed = _python(
+        """
         import os, sys, json
         from estimator.db import Database
         from estimator.contracts import Contract
@@ -79,7 +85,9 @@ def test_a_writer_killed_mid_transaction_loses_nothing_and_leaves_no_half_write(
             database._insert(connection, Contract.from_dict({"payer": "Half written"}))
             connection.execute("DELETE FROM payers WHERE name = 'Kept'")
             os._exit(9)  # killed before COMMIT
-    """, db_path)
+    """,
+        db_path,
+    )
     assert killed.wait(60) == 9
     database = Database(db_path, seed_examples=False)
     assert [c.payer for c in database.contracts()] == ["Kept"]

@@ -8,27 +8,58 @@ import formulas
 import pytest
 from openpyxl import load_workbook
 
-from estimator.contracts import Contract, Practice
 from estimator.compare import payer_claims
+from estimator.contracts import Contract, Practice
 from estimator.errors import InputError
 from estimator.excel import ForecastInputs, estimate_workbook
 from estimator.session import Session
 from estimator.uploads import read_fee_schedule, xlsx_rows
 
-SESSION = Session.from_dict({"date_of_service": "2026-03-02", "zip_code": "35203", "muscle_count": 2, "guidance": "ultrasound",
-                             "drugs": ["triamcinolone:40mg", "botox:80units:20"], "em_code": "99213",
-                             "em_separately_identifiable": True, "diagnoses": ["M79.18"]})  # fmt: skip
+SESSION = Session.from_dict(
+    {
+        "date_of_service": "2026-03-02",
+        "zip_code": "35203",
+        "muscle_count": 2,
+        "guidance": "ultrasound",
+        "drugs": ["triamcinolone:40mg", "botox:80units:20"],
+        "em_code": "99213",
+        "em_separately_identifiable": True,
+        "diagnoses": ["M79.18"],
+    }
+)
 PRACTICE = Practice.from_dict({"name": "Test", "zip_code": "35203", "charges": {"20552": "150", "76942": "200", "J3301": "5"}})
-CONTRACTS = [Contract.from_dict(d) for d in (
-    {"payer": "Medicare", "kind": "medicare", "method": "medicare"},
-    {"payer": "=HYPERLINK(\"http://example.invalid\",\"click\")", "percent": "125", "copay": "30", "coinsurance_percent": "10",
-     "deductible": "50", "drug_method": "asp_plus", "drug_percent": "10", "lesser_of_billed": True},
-    {"payer": "+Pinned 2025", "percent": "130", "medicare_year": 2025, "guidance_covered": False, "overrides": {"99213": "90"}},
-    {"payer": "@Fees", "method": "fee_schedule", "fees": {"20552": "41.10", "J0585": "5.5"}, "em_25_paid": False,
-     "frequency_rule": "three_in_90_days"},
-    {"payer": "-Charges", "method": "percent_of_charges", "percent": "60", "kind": "self_pay", "coinsurance_percent": "100"},
-    {"payer": "MA", "kind": "medicare_advantage", "percent": "100", "coinsurance_percent": "20", "sequestration": True},
-)]  # fmt: skip
+CONTRACTS = [
+    Contract.from_dict(d)
+    for d in (
+        {"payer": "Medicare", "kind": "medicare", "method": "medicare"},
+        {
+            "payer": '=HYPERLINK("http://example.invalid","click")',
+            "percent": "125",
+            "copay": "30",
+            "coinsurance_percent": "10",
+            "deductible": "50",
+            "drug_method": "asp_plus",
+            "drug_percent": "10",
+            "lesser_of_billed": True,
+        },
+        {
+            "payer": "+Pinned 2025",
+            "percent": "130",
+            "medicare_year": 2025,
+            "guidance_covered": False,
+            "overrides": {"99213": "90"},
+        },
+        {
+            "payer": "@Fees",
+            "method": "fee_schedule",
+            "fees": {"20552": "41.10", "J0585": "5.5"},
+            "em_25_paid": False,
+            "frequency_rule": "three_in_90_days",
+        },
+        {"payer": "-Charges", "method": "percent_of_charges", "percent": "60", "kind": "self_pay", "coinsurance_percent": "100"},
+        {"payer": "MA", "kind": "medicare_advantage", "percent": "100", "coinsurance_percent": "20", "sequestration": True},
+    )
+]
 
 
 def recalculate(data: bytes, tmp_path, inputs: dict | None = None):
@@ -68,22 +99,42 @@ def assert_all_equal(data, tmp_path):
     return checked
 
 
+@pytest.mark.slow
 def test_every_formula_equals_the_product_to_the_cent(shipped, tmp_path):
-    data = estimate_workbook(shipped, SESSION, CONTRACTS, PRACTICE, codes=["20552", "20553", "77002"],
-                             forecast=ForecastInputs(months=14, growth_percent_per_month=Decimal("2.5"),
-                                                     sessions_per_patient_per_year=Decimal(5),
-                                                     denial_rate_percent={"@Fees": Decimal("7.5")}))  # fmt: skip
+    data = estimate_workbook(
+        shipped,
+        SESSION,
+        CONTRACTS,
+        PRACTICE,
+        codes=["20552", "20553", "77002"],
+        forecast=ForecastInputs(
+            months=14,
+            growth_percent_per_month=Decimal("2.5"),
+            sessions_per_patient_per_year=Decimal(5),
+            denial_rate_percent={"@Fees": Decimal("7.5")},
+        ),
+    )
     assert assert_all_equal(data, tmp_path) > 1000
 
 
+@pytest.mark.slow
 def test_facility_session_non_par_practice(shipped, tmp_path):
-    session = Session.from_dict({"date_of_service": "2026-02-10", "zip_code": "35203", "place_of_service": "22", "muscle_count": 3,
-                                 "guidance": "fluoroscopy", "drugs": ["methylprednisolone:80mg"]})  # fmt: skip
+    session = Session.from_dict(
+        {
+            "date_of_service": "2026-02-10",
+            "zip_code": "35203",
+            "place_of_service": "22",
+            "muscle_count": 3,
+            "guidance": "fluoroscopy",
+            "drugs": ["methylprednisolone:80mg"],
+        }
+    )
     practice = Practice.from_dict({"name": "Non-par", "zip_code": "35203", "participating": False, "charges": {"20553": "180"}})
     data = estimate_workbook(shipped, session, CONTRACTS, practice, codes=["20552"], forecast=ForecastInputs(months=3))
     assert assert_all_equal(data, tmp_path) > 300
 
 
+@pytest.mark.slow
 def test_changing_a_payer_percent_flows_through_and_matches_the_product(shipped, tmp_path):
     """MA at 100% -> 150%: the workbook's allowed total equals the product's claim under a 150% contract."""
     data = estimate_workbook(shipped, SESSION, CONTRACTS, PRACTICE, codes=["20552"], forecast=ForecastInputs(months=2))
@@ -105,7 +156,7 @@ def test_user_text_is_never_a_formula_and_inputs_are_unlocked(shipped):
     workbook = load_workbook(io.BytesIO(data))
     assumptions = workbook["Assumptions"]
     names = [c.value for c in assumptions["A"] if isinstance(c.value, str) and c.value[:1] in "=+@-"]
-    assert {"=HYPERLINK(\"http://example.invalid\",\"click\")", "+Pinned 2025", "@Fees", "-Charges"} <= set(names)
+    assert {'=HYPERLINK("http://example.invalid","click")', "+Pinned 2025", "@Fees", "-Charges"} <= set(names)
     for row in assumptions.iter_rows():
         for cell in row:
             if cell.value in names:
@@ -117,7 +168,7 @@ def test_user_text_is_never_a_formula_and_inputs_are_unlocked(shipped):
     assert "<f>HYPERLINK" not in sheet_xml
 
 
-def hostile(tmp_path, name, members: dict[str, bytes]) -> "Path":
+def hostile(tmp_path, name, members: dict[str, bytes]):
     path = tmp_path / name
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for member, content in members.items():
@@ -151,8 +202,10 @@ def test_xxe_entity_is_refused(tmp_path):
     members = {n: good.read(n) for n in good.namelist()}
     sheet = members["xl/worksheets/sheet1.xml"]
     body = sheet.split(b"?>", 1)[1] if sheet.startswith(b"<?xml") else sheet
-    members["xl/worksheets/sheet1.xml"] = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-                                           + body.replace(b"<v>45</v>", b"<v>&xxe;</v>"))  # fmt: skip
+    members["xl/worksheets/sheet1.xml"] = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+        + body.replace(b"<v>45</v>", b"<v>&xxe;</v>")
+    )
     path = hostile(tmp_path, "xxe.xlsx", members)
     with pytest.raises(InputError, match="not a readable xlsx workbook"):
         xlsx_rows(path)
@@ -167,6 +220,7 @@ def test_macro_workbooks_are_refused(tmp_path):
         xlsx_rows(hostile(tmp_path, "book.xlsm", members))
 
 
+@pytest.mark.slow
 def test_capped_imaging_codes_follow_the_opps_cap(shipped, tmp_path):
     """70496 in 01112-05 (2025): the OPPS cap binds; the workbook's payment, non-par and limiting
     charge formulas equal the product's (343.62, 326.44, 375.40)."""

@@ -4,8 +4,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-
 from conftest import FIXTURES
+
 from estimator.contracts import Contract, Practice
 from estimator.errors import InputError
 from estimator.forecast import first_of_year_share, load_scenario_file, parse_scenarios, run, summary, yearly_limit
@@ -16,8 +16,12 @@ MEDICARE = Contract.from_dict({"payer": "Medicare", "kind": "medicare", "method"
 
 
 def scenario(**changes):
-    data = {"start": "2026-01", "months": 3, "payer_mix": {"Flat": 100},
-            "templates": [{"name": "20552", "sessions_per_month": 10, "session": {"muscle_count": 1}}]} | changes  # fmt: skip
+    data = {
+        "start": "2026-01",
+        "months": 3,
+        "payer_mix": {"Flat": 100},
+        "templates": [{"name": "20552", "sessions_per_month": 10, "session": {"muscle_count": 1}}],
+    } | changes
     return parse_scenarios(data)
 
 
@@ -27,9 +31,18 @@ def test_flat_fee_payer_month_by_month(shipped):
     table = run(shipped, scenario(denial_rate_percent={"Flat": 10}), [FLAT], PRACTICE)
     assert list(table["month"]) == ["2026-01", "2026-02", "2026-03"]
     row = table.iloc[0]
-    assert [str(row[c]) for c in ("sessions", "billed_charges", "allowed", "patient_responsibility", "payer_payment",
-                                  "denied", "expected_collections")] == [
-        "10", "1500.00", "500.00", "90.00", "360.00", "50.00", "450.00"]  # fmt: skip
+    assert [
+        str(row[c])
+        for c in (
+            "sessions",
+            "billed_charges",
+            "allowed",
+            "patient_responsibility",
+            "payer_payment",
+            "denied",
+            "expected_collections",
+        )
+    ] == ["10", "1500.00", "500.00", "90.00", "360.00", "50.00", "450.00"]
 
 
 def test_growth_and_seasonality(shipped):
@@ -47,7 +60,10 @@ def test_deductible_is_heavier_early_in_the_year(shipped):
     scenarios = scenario(months=5, payer_mix={"Medicare": 100}, sessions_per_patient_per_year=3)
     table = run(shipped, scenarios, [MEDICARE], PRACTICE).set_index("month")
     assert (str(table.loc["2026-04", "patient_responsibility"]), str(table.loc["2026-04", "payer_payment"])) == ("472.50", "0.00")
-    assert (str(table.loc["2026-05", "patient_responsibility"]), str(table.loc["2026-05", "payer_payment"])) == ("94.50", "370.40")
+    assert (str(table.loc["2026-05", "patient_responsibility"]), str(table.loc["2026-05", "payer_payment"])) == (
+        "94.50",
+        "370.40",
+    )
 
 
 def test_frequency_limit_caps_paid_sessions(shipped):
@@ -61,11 +77,15 @@ def test_frequency_limit_caps_paid_sessions(shipped):
 
 def test_scenarios_side_by_side(shipped):
     """A proposed contract raising the flat fee to 60.00 adds 10 x 10.00 x 3 months = 300.00 allowed."""
-    base = {"start": "2026-01", "months": 3, "payer_mix": {"Flat": 100},
-            "templates": [{"name": "20552", "sessions_per_month": 10, "session": {"muscle_count": 1}}],
-            "scenarios": [{"name": "proposed", "contracts": {"Flat": {"fees": {"20552": "60.00"}}}}]}  # fmt: skip
+    base = {
+        "start": "2026-01",
+        "months": 3,
+        "payer_mix": {"Flat": 100},
+        "templates": [{"name": "20552", "sessions_per_month": 10, "session": {"muscle_count": 1}}],
+        "scenarios": [{"name": "proposed", "contracts": {"Flat": {"fees": {"20552": "60.00"}}}}],
+    }
     totals = summary(run(shipped, parse_scenarios(base), [FLAT], PRACTICE))
-    allowed = dict(zip(totals[totals["payer"] == "ALL"]["scenario"], totals[totals["payer"] == "ALL"]["allowed"]))
+    allowed = dict(zip(totals[totals["payer"] == "ALL"]["scenario"], totals[totals["payer"] == "ALL"]["allowed"], strict=True))
     assert allowed == {"current": Decimal("1500.00"), "proposed": Decimal("1800.00")}
 
 
@@ -79,15 +99,17 @@ def test_example_scenario_file_runs(shipped, tmp_path):
 
 @pytest.mark.parametrize(
     "changes, message",
-    [({"payer_mix": {"Flat": 60}}, "adds up to 60%, not 100%"),
-     ({"months": 0}, "months must be a whole number"),
-     ({"templates": [{"sessions_per_month": -5, "session": {"muscle_count": 1}}]}, "is negative"),
-     ({"templates": [{"sessions_per_month": 5, "session": {"muscle_count": 0}}]}, None),
-     ({"seasonality": [1, 2]}, "12 monthly multipliers"),
-     ({"start": "January"}, "is not a month"),
-     ({"conversion_factor": "33.12345"}, "at most 4 decimals"),
-     ({"templates": [{"name": "no session", "sessions_per_month": 5}]}, "a template needs a session"),
-     ({"contracts": {"Flat": 5}}, "contracts Flat")],  # fmt: skip
+    [
+        ({"payer_mix": {"Flat": 60}}, "adds up to 60%, not 100%"),
+        ({"months": 0}, "months must be a whole number"),
+        ({"templates": [{"sessions_per_month": -5, "session": {"muscle_count": 1}}]}, "is negative"),
+        ({"templates": [{"sessions_per_month": 5, "session": {"muscle_count": 0}}]}, None),
+        ({"seasonality": [1, 2]}, "12 monthly multipliers"),
+        ({"start": "January"}, "is not a month"),
+        ({"conversion_factor": "33.12345"}, "at most 4 decimals"),
+        ({"templates": [{"name": "no session", "sessions_per_month": 5}]}, "a template needs a session"),
+        ({"contracts": {"Flat": 5}}, "contracts Flat"),
+    ],
 )
 def test_bad_scenarios(changes, message, shipped):
     with pytest.raises(InputError) as error:

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import FIXTURES
+
 from estimator.cli import main
 from estimator.store import SHIPPED, FeeSchedules
 
@@ -53,16 +53,32 @@ def test_one_bad_file_among_good_ones_imports_none(isolated_user_data):
 def test_file_without_dates_asks_for_them(isolated_user_data):
     result = run("import-cms", FIXTURES / "opps_cap_no_dates.csv")
     assert result.exit_code == 2 and "--effective-from" in result.output
-    result = run("import-cms", FIXTURES / "opps_cap_no_dates.csv", "--effective-from", "2027-01-01",
-                 "--effective-to", "2027-12-31", "--vintage", "OPPSCAP_2027")  # fmt: skip
+    result = run(
+        "import-cms",
+        FIXTURES / "opps_cap_no_dates.csv",
+        "--effective-from",
+        "2027-01-01",
+        "--effective-to",
+        "2027-12-31",
+        "--vintage",
+        "OPPSCAP_2027",
+    )
     assert result.exit_code == 0, result.output
     assert stored(isolated_user_data) == ["OPPSCAP_2027"]
 
 
 def test_imported_release_takes_over_from_its_effective_date(isolated_user_data):
     """A July release imported by a user wins from July 1 on; the shipped one still serves June."""
-    result = run("import-cms", FIXTURES / "pprrvu_2026_jan_subset.csv", "--effective-from", "2026-07-01",
-                 "--vintage", "RVU26X", "--note", "test")  # fmt: skip
+    result = run(
+        "import-cms",
+        FIXTURES / "pprrvu_2026_jan_subset.csv",
+        "--effective-from",
+        "2026-07-01",
+        "--vintage",
+        "RVU26X",
+        "--note",
+        "test",
+    )
     assert result.exit_code == 0, result.output
     assert "stored RVU26X (PFS relative value file (PPRRVU), 8 rows, 2026-07-01 to 2026-12-31)" in result.output
     schedules = FeeSchedules(roots=(SHIPPED, isolated_user_data))
@@ -70,8 +86,18 @@ def test_imported_release_takes_over_from_its_effective_date(isolated_user_data)
     assert schedules.in_force("pfs_rvu", dt.date(2026, 6, 30)).name == "RVU26C"
     again = run("import-cms", FIXTURES / "pprrvu_2026_jan_subset.csv", "--effective-from", "2026-07-01", "--vintage", "RVU26X")
     assert again.exit_code == 2 and "already stored" in again.output
-    assert run("import-cms", FIXTURES / "pprrvu_2026_jan_subset.csv", "--effective-from", "2026-07-01",
-               "--vintage", "RVU26X", "--replace").exit_code == 0  # fmt: skip
+    assert (
+        run(
+            "import-cms",
+            FIXTURES / "pprrvu_2026_jan_subset.csv",
+            "--effective-from",
+            "2026-07-01",
+            "--vintage",
+            "RVU26X",
+            "--replace",
+        ).exit_code
+        == 0
+    )
 
 
 def test_file_dates_are_read_from_the_file(isolated_user_data):

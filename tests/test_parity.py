@@ -17,8 +17,8 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-
 from conftest import HERE
+
 from estimator.batch import Book as ClaimBook
 from estimator.batch import price_file, price_file_dask
 from estimator.compare import Item, compare, payer_claims
@@ -27,24 +27,77 @@ from estimator.engine import Book, price
 from estimator.session import Coded, Session, estimate
 
 GOLDEN = HERE / "golden" / "basket.csv"
-PRACTICE = Practice.from_dict({"name": "Parity", "zip_code": "35203",
-                               "charges": {"20552": "40.00", "20553": "180", "20610": "150", "76942": "200", "77002": "250",
-                                           "99213": "160", "J3301": "5.00"}})  # fmt: skip
-CONTRACTS = [Contract.from_dict(d) for d in (
-    {"payer": "Medicare", "kind": "medicare", "method": "medicare"},
-    {"payer": "MA at Medicare rates", "kind": "medicare_advantage", "method": "medicare", "copay": "15", "coinsurance_percent": "10",
-     "sequestration": True},
-    {"payer": "MA 100%", "kind": "medicare_advantage", "percent": "100", "coinsurance_percent": "20", "sequestration": True},
-    {"payer": "PPO 125% of 2025", "percent": "125", "medicare_year": 2025, "drug_method": "asp_plus", "drug_percent": "10",
-     "lesser_of_billed": True, "copay": "30", "coinsurance_percent": "10"},
-    {"payer": "Fees", "method": "fee_schedule", "fees": {"20552": "41.10", "20553": "48", "20610": "60", "76942-26": "21",
-                                                        "76942": "44", "77002": "70", "77002-26": "25", "99213": "75", "J3301": "0.70"}},
-    {"payer": "Charges 60%", "kind": "self_pay", "method": "percent_of_charges", "percent": "60", "claim_edits": False,
-     "coinsurance_percent": "100"},
-    {"payer": "55 per RVU", "method": "dollars_per_rvu", "dollars_per_rvu": "55", "guidance_covered": False},
-    {"payer": "Medicaid", "kind": "medicaid", "method": "fee_schedule", "fees": {"20552": "32", "20553": "38", "99213": "50",
-                                                                                  "J3301": "0.70"}, "em_25_paid": False},
-)]  # fmt: skip
+PRACTICE = Practice.from_dict(
+    {
+        "name": "Parity",
+        "zip_code": "35203",
+        "charges": {
+            "20552": "40.00",
+            "20553": "180",
+            "20610": "150",
+            "76942": "200",
+            "77002": "250",
+            "99213": "160",
+            "J3301": "5.00",
+        },
+    }
+)
+CONTRACTS = [
+    Contract.from_dict(d)
+    for d in (
+        {"payer": "Medicare", "kind": "medicare", "method": "medicare"},
+        {
+            "payer": "MA at Medicare rates",
+            "kind": "medicare_advantage",
+            "method": "medicare",
+            "copay": "15",
+            "coinsurance_percent": "10",
+            "sequestration": True,
+        },
+        {"payer": "MA 100%", "kind": "medicare_advantage", "percent": "100", "coinsurance_percent": "20", "sequestration": True},
+        {
+            "payer": "PPO 125% of 2025",
+            "percent": "125",
+            "medicare_year": 2025,
+            "drug_method": "asp_plus",
+            "drug_percent": "10",
+            "lesser_of_billed": True,
+            "copay": "30",
+            "coinsurance_percent": "10",
+        },
+        {
+            "payer": "Fees",
+            "method": "fee_schedule",
+            "fees": {
+                "20552": "41.10",
+                "20553": "48",
+                "20610": "60",
+                "76942-26": "21",
+                "76942": "44",
+                "77002": "70",
+                "77002-26": "25",
+                "99213": "75",
+                "J3301": "0.70",
+            },
+        },
+        {
+            "payer": "Charges 60%",
+            "kind": "self_pay",
+            "method": "percent_of_charges",
+            "percent": "60",
+            "claim_edits": False,
+            "coinsurance_percent": "100",
+        },
+        {"payer": "55 per RVU", "method": "dollars_per_rvu", "dollars_per_rvu": "55", "guidance_covered": False},
+        {
+            "payer": "Medicaid",
+            "kind": "medicaid",
+            "method": "fee_schedule",
+            "fees": {"20552": "32", "20553": "38", "99213": "50", "J3301": "0.70"},
+            "em_25_paid": False,
+        },
+    )
+]
 CLAIMS = {  # claim: (place of service, where, [(code, modifiers, units)])
     "session": ("11", {"zip_code": "35203"}, [("20552", "", 1), ("76942", "", 1), ("99213", "25", 1), ("J3301", "JZ", 4)]),
     "hospital": ("22", {"zip_code": "35203"}, [("20553", "", 1), ("77002", "", 1)]),
@@ -65,10 +118,21 @@ def basket() -> pd.DataFrame:
             for name, (pos, where, lines) in CLAIMS.items():
                 for number, (code, modifiers, units) in enumerate(lines, 1):
                     charge = PRACTICE.charges.get(code)
-                    rows.append({"claim": f"{day} {name}", "line": number, "date_of_service": day, "code": code, "modifiers": modifiers,
-                                 "units": units, "place_of_service": pos, "zip_code": where.get("zip_code", ""),
-                                 "locality": where.get("locality", ""), "payer": contract.payer,
-                                 "billed": int(charge * 100) * units if charge is not None else None})  # fmt: skip
+                    rows.append(
+                        {
+                            "claim": f"{day} {name}",
+                            "line": number,
+                            "date_of_service": day,
+                            "code": code,
+                            "modifiers": modifiers,
+                            "units": units,
+                            "place_of_service": pos,
+                            "zip_code": where.get("zip_code", ""),
+                            "locality": where.get("locality", ""),
+                            "payer": contract.payer,
+                            "billed": int(charge * 100) * units if charge is not None else None,
+                        }
+                    )
     frame = pd.DataFrame(rows)
     frame["billed"] = pd.array(frame["billed"], dtype="Int64")
     return frame
@@ -119,7 +183,10 @@ def test_price_claims_and_dask_give_the_engine_cents(engine_result, shipped, tmp
     expected = snapshot(engine_result)
     assert list(single["expected_allowed"]) == list(expected["allowed"])
     assert list(single["edit"]) == list(expected["edit"])
-    paid = [f"{Decimal(int(p - s)) / 100:.2f}" for p, s in zip(engine_result["payer_payment"], engine_result["sequestration"])]
+    paid = [
+        f"{Decimal(int(p - s)) / 100:.2f}"
+        for p, s in zip(engine_result["payer_payment"], engine_result["sequestration"], strict=True)
+    ]
     assert list(single["expected_payment"]) == paid
 
 
@@ -154,9 +221,19 @@ def test_compare_gives_the_engine_cents(engine_result, shipped, day):
 
 def _session(day: str) -> Session:
     """The "session" claim as a trigger point session: 2 muscles, ultrasound, E/M-25, triamcinolone 40 mg."""
-    return Session.from_dict({"date_of_service": day, "zip_code": "35203", "muscle_count": 2, "guidance": "ultrasound",
-                              "em_code": "99213", "em_separately_identifiable": True, "drugs": ["triamcinolone:40mg"],
-                              "deductible_remaining": "0", "diagnoses": ["M79.18"]})  # fmt: skip
+    return Session.from_dict(
+        {
+            "date_of_service": day,
+            "zip_code": "35203",
+            "muscle_count": 2,
+            "guidance": "ultrasound",
+            "em_code": "99213",
+            "em_separately_identifiable": True,
+            "drugs": ["triamcinolone:40mg"],
+            "deductible_remaining": "0",
+            "diagnoses": ["M79.18"],
+        }
+    )
 
 
 @pytest.mark.parametrize("day", DATES)
@@ -177,12 +254,23 @@ def test_forecast_gives_the_engine_cents(engine_result, shipped, day):
     from estimator.forecast import Scenario, Template, run
 
     here = engine_result[engine_result["claim"] == f"{day} session"]
-    template = {k: v for k, v in {"muscle_count": 2, "guidance": "ultrasound", "em_code": "99213", "em_separately_identifiable": True,
-                                  "drugs": ["triamcinolone:40mg"], "diagnoses": ["M79.18"]}.items()}  # fmt: skip
+    template = {
+        "muscle_count": 2,
+        "guidance": "ultrasound",
+        "em_code": "99213",
+        "em_separately_identifiable": True,
+        "drugs": ["triamcinolone:40mg"],
+        "diagnoses": ["M79.18"],
+    }
     for contract in CONTRACTS:
-        scenario = Scenario(name="one", start=dt.date.fromisoformat(day).replace(day=1), months=1,
-                            templates=(Template("session", Decimal(1), template),), payer_mix={contract.payer: Decimal(100)},
-                            prices_held_at=dt.date.fromisoformat(day))  # fmt: skip
+        scenario = Scenario(
+            name="one",
+            start=dt.date.fromisoformat(day).replace(day=1),
+            months=1,
+            templates=(Template("session", Decimal(1), template),),
+            payer_mix={contract.payer: Decimal(100)},
+            prices_held_at=dt.date.fromisoformat(day),
+        )
         row = run(shipped, [scenario], [replace(c, deductible=Decimal(0)) for c in CONTRACTS], PRACTICE).iloc[0]
         assert row["allowed"] == Decimal(int(here[here["payer"] == contract.payer]["allowed"].sum())) / 100, contract.payer
 
@@ -190,10 +278,10 @@ def test_forecast_gives_the_engine_cents(engine_result, shipped, day):
 @pytest.mark.slow
 @pytest.mark.parametrize("day", ["2025-12-31", "2026-01-01"])
 def test_recalculated_excel_gives_the_engine_cents(engine_result, shipped, tmp_path, day):
-    from openpyxl import load_workbook
+
+    from test_excel import recalculate
 
     from estimator.excel import ForecastInputs, estimate_workbook
-    from test_excel import recalculate
 
     here = engine_result[engine_result["claim"] == f"{day} session"]
     contracts = [replace(c, deductible=Decimal(0)) for c in CONTRACTS]
@@ -203,4 +291,7 @@ def test_recalculated_excel_gives_the_engine_cents(engine_result, shipped, tmp_p
         own = here[here["payer"] == contract.payer]
         for name, column in (("ALLOWED", "allowed"), ("EXPMET", "expected")):
             cell = workbook.defined_names[f"{name}_P{number}"].attr_text.split("!")[1].replace("$", "")
-            assert round(values[("SESSION ESTIMATE", cell)], 2) == float(Decimal(int(own[column].sum())) / 100), (contract.payer, name)
+            assert round(values[("SESSION ESTIMATE", cell)], 2) == float(Decimal(int(own[column].sum())) / 100), (
+                contract.payer,
+                name,
+            )

@@ -2,8 +2,8 @@
 
 import pandas as pd
 import pytest
-
 from conftest import HERE, day
+
 from estimator.errors import InputError
 from estimator.pfs import price, published, resolve_locality
 

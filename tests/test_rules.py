@@ -11,8 +11,8 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 import pandas as pd
 import pytest
-
 from conftest import FIXTURES
+
 from estimator.compare import codes_item, compare, payer_claims, session_item
 from estimator.contracts import TRADITIONAL_MEDICARE, Contract, Practice
 from estimator.engine import Book, price
@@ -29,8 +29,19 @@ def claim(shipped, codes, payer=MEDICARE, pos="11", **columns):
     for text in codes:
         code, _, units = text.partition("x")
         code, _, modifiers = code.partition("-")
-        rows.append({"claim": "A", "date_of_service": DAY, "code": code, "modifiers": modifiers.replace("-", " "),
-                     "units": int(units or 1), "place_of_service": pos, "zip_code": "35203", "payer": payer.payer} | columns)  # fmt: skip
+        rows.append(
+            {
+                "claim": "A",
+                "date_of_service": DAY,
+                "code": code,
+                "modifiers": modifiers.replace("-", " "),
+                "units": int(units or 1),
+                "place_of_service": pos,
+                "zip_code": "35203",
+                "payer": payer.payer,
+            }
+            | columns
+        )
     return price(pd.DataFrame(rows), Book(shipped, {payer.payer: payer})).lines
 
 
@@ -48,8 +59,12 @@ def test_multiple_procedures_rank_by_fee_and_pay_the_second_at_half(shipped):
     lines = claim(shipped, ["20552", "20610"])
     assert cents(lines) == ["23.63", "62.08"]
     assert list(lines["edit"]) == ["multiple_procedure", ""] and "ranked 2" in lines["reason"][0]
-    totals, _ = compare(shipped, [codes_item(["20552", "20610"], Session.from_dict({"date_of_service": DAY, "zip_code": "35203",
-                                                                                     "muscle_count": 1}))], [MEDICARE], PRACTICE)  # fmt: skip
+    totals, _ = compare(
+        shipped,
+        [codes_item(["20552", "20610"], Session.from_dict({"date_of_service": DAY, "zip_code": "35203", "muscle_count": 1}))],
+        [MEDICARE],
+        PRACTICE,
+    )
     assert str(totals["allowed"][0]) == "85.71"
 
 
@@ -115,11 +130,13 @@ def test_claim_edits_hold_on_price_claims_with_the_edit_and_its_reason(tmp_path,
     from estimator.batch import price_file
 
     source = tmp_path / "claims.csv"
-    source.write_text("claim,dos,cpt,mod,units,pos,zip,payer,billed,paid\n"
-                      "A,2026-03-02,20552,,1,11,35203,Medicare,150.00,18.52\n"
-                      "A,2026-03-02,20610,,1,11,35203,Medicare,200.00,48.67\n"
-                      "B,2026-03-02,20552,,2,11,35203,Medicare,300.00,\n"
-                      "C,2026-03-02,77002,,1,11,35203,Medicare,250.00,\n")  # fmt: skip
+    source.write_text(
+        "claim,dos,cpt,mod,units,pos,zip,payer,billed,paid\n"
+        "A,2026-03-02,20552,,1,11,35203,Medicare,150.00,18.52\n"
+        "A,2026-03-02,20610,,1,11,35203,Medicare,200.00,48.67\n"
+        "B,2026-03-02,20552,,2,11,35203,Medicare,300.00,\n"
+        "C,2026-03-02,77002,,1,11,35203,Medicare,250.00,\n"
+    )
     price_file(source, tmp_path / "out.csv", ClaimBook(shipped, {"Medicare": MEDICARE}, PRACTICE))
     out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
     assert list(out["expected_allowed"]) == ["23.63", "62.08", "0.00", "0.00"]
@@ -142,8 +159,16 @@ def test_medicare_pays_the_lesser_of_the_charge_and_the_fee_schedule(shipped):
 def test_medicare_advantage_paying_medicare_rates_applies_its_own_cost_sharing(shipped):
     """Method medicare, kind medicare_advantage, copay 20, coinsurance 10%, sequestration passed on:
     20552 47.25 -> copay 20.00, coinsurance 10% x 27.25 = 2.725 -> 2.73, plan 24.52, sequestration 0.49."""
-    plan = Contract.from_dict({"payer": "MA", "kind": "medicare_advantage", "method": "medicare", "copay": "20",
-                               "coinsurance_percent": "10", "sequestration": True})  # fmt: skip
+    plan = Contract.from_dict(
+        {
+            "payer": "MA",
+            "kind": "medicare_advantage",
+            "method": "medicare",
+            "copay": "20",
+            "coinsurance_percent": "10",
+            "sequestration": True,
+        }
+    )
     line = claim(shipped, ["20552"], plan).iloc[0]
     assert [line[c] for c in ("allowed", "copay", "coinsurance", "payer_payment", "sequestration")] == [4725, 2000, 273, 2452, 49]
 
@@ -160,12 +185,13 @@ def test_drugs_are_drugs_whatever_the_name_of_the_asp_vintage(shipped, isolated_
     schedules = FeeSchedules()
     assert schedules.in_force("asp", pd.Timestamp(DAY).date()).name == "DRUGS_REIMPORTED"
     plan = Contract.from_dict({"payer": "No drugs", "percent": "100", "drug_method": "not_covered"})
-    session = Session.from_dict({"date_of_service": DAY, "zip_code": "35203", "muscle_count": 1,
-                                 "drugs": ["triamcinolone:40mg"]})  # fmt: skip
+    session = Session.from_dict({"date_of_service": DAY, "zip_code": "35203", "muscle_count": 1, "drugs": ["triamcinolone:40mg"]})
     claimed = payer_claims(schedules, session, [plan], PRACTICE)["No drugs"]
-    assert [(l.code, str(l.allowed)) for l in claimed.lines] == [("20552", "47.25"), ("J3301", "0.00")]
+    assert [(line.code, str(line.allowed)) for line in claimed.lines] == [("20552", "47.25"), ("J3301", "0.00")]
     source = tmp_path / "claims.csv"
-    source.write_text("claim,dos,cpt,units,pos,zip,payer\nA,2026-03-02,20552,1,11,35203,No drugs\nA,2026-03-02,J3301,4,11,35203,No drugs\n")
+    source.write_text(
+        "claim,dos,cpt,units,pos,zip,payer\nA,2026-03-02,20552,1,11,35203,No drugs\nA,2026-03-02,J3301,4,11,35203,No drugs\n"
+    )
     price_file(source, tmp_path / "out.csv", ClaimBook(schedules, {"No drugs": plan}, PRACTICE))
     assert list(pd.read_csv(tmp_path / "out.csv", dtype=str)["expected_allowed"]) == ["47.25", "0.00"]
 
@@ -175,24 +201,38 @@ def test_jz_when_no_discarded_amount_is_billed_separately(shipped):
     no JW line, and the line carries JZ. From a multi-dose vial: neither JW nor JZ."""
     session = {"date_of_service": DAY, "zip_code": "35203", "muscle_count": 1}
     lines = estimate(shipped, Session.from_dict(session | {"drugs": ["triamcinolone:45mg:5"]}), compare_sites=False).lines
-    assert [(l.code, l.modifiers, l.units) for l in lines] == [("20552", (), 1), ("J3301", ("JZ",), 5)]
+    assert [(line.code, line.modifiers, line.units) for line in lines] == [("20552", (), 1), ("J3301", ("JZ",), 5)]
     multi = {"drug": "triamcinolone", "dose": "45", "unit": "mg", "wasted": "20", "single_dose_vial": False}
     lines = estimate(shipped, Session.from_dict(session | {"drugs": [multi]}), compare_sites=False).lines
-    assert [(l.code, l.modifiers, l.units) for l in lines] == [("20552", (), 1), ("J3301", (), 5)]
+    assert [(line.code, line.modifiers, line.units) for line in lines] == [("20552", (), 1), ("J3301", (), 5)]
 
 
 def test_a_muscle_named_with_and_without_a_side_counts_once_per_side(shipped):
-    session = Session.from_dict({"date_of_service": DAY, "zip_code": "35203",
-                                 "muscles": ["trapezius", "trapezius:left", "trapezius:right"]})  # fmt: skip
+    session = Session.from_dict(
+        {"date_of_service": DAY, "zip_code": "35203", "muscles": ["trapezius", "trapezius:left", "trapezius:right"]}
+    )
     assert estimate(shipped, session, compare_sites=False).lines[0].code == "20552"
 
 
 def test_hospital_copayment_is_rounded_up_as_addendum_b_publishes_it(shipped):
     """At POS 22 with an E/M-25: APC 5441 295.19 -> 20% = 59.038 -> 59.04; G0463 128.87 -> 25.774 -> 25.78
     (October 2025 Addendum B, minimum unadjusted copayment); half up would give 25.77."""
-    session = Session.from_dict({"date_of_service": DAY, "zip_code": "35203", "muscle_count": 1, "place_of_service": "22",
-                                 "em_code": "99213", "em_separately_identifiable": True, "deductible_remaining": "0"})  # fmt: skip
-    facility = {l.code: str(l.coinsurance) for l in estimate(shipped, session, compare_sites=False).lines if l.biller == "facility"}
+    session = Session.from_dict(
+        {
+            "date_of_service": DAY,
+            "zip_code": "35203",
+            "muscle_count": 1,
+            "place_of_service": "22",
+            "em_code": "99213",
+            "em_separately_identifiable": True,
+            "deductible_remaining": "0",
+        }
+    )
+    facility = {
+        line.code: str(line.coinsurance)
+        for line in estimate(shipped, session, compare_sites=False).lines
+        if line.biller == "facility"
+    }
     assert facility == {"20552": "59.04", "G0463": "25.78"}
 
 
@@ -207,13 +247,16 @@ def test_the_rounding_up_reproduces_the_published_copayments(shipped):
     up = [f.quantize(Decimal("0.01"), ROUND_CEILING) for f in fifth]
     half = [f.quantize(Decimal("0.01"), ROUND_HALF_UP) for f in fifth]
     published = [Decimal(c) for c in table["minimum_copayment"]]
-    misses = table[[u != p for u, p in zip(up, published)]]
+    misses = table[[u != p for u, p in zip(up, published, strict=True)]]
     assert len(table) == 6654 and len(misses) == 8 and set(misses["status_indicator"]) == {"K", "G"}
-    assert sum(h != p for h, p in zip(half, published)) > 2000
+    assert sum(h != p for h, p in zip(half, published, strict=True)) > 2000
 
 
 def test_traditional_medicare_reference_is_unchanged_by_a_contract_name(shipped):
-    assert TRADITIONAL_MEDICARE.is_traditional_medicare and not Contract.from_dict({"payer": "x", "kind": "commercial"}).is_traditional_medicare
+    assert (
+        TRADITIONAL_MEDICARE.is_traditional_medicare
+        and not Contract.from_dict({"payer": "x", "kind": "commercial"}).is_traditional_medicare
+    )
 
 
 @pytest.mark.parametrize("codes, total", [(["20552", "20553"], "54.54"), (["20552", "20610"], "85.71"), (["77002"], "0.00")])
@@ -224,8 +267,16 @@ def test_compare_applies_the_same_edits(shipped, codes, total):
 
 
 def test_session_path_equals_compare_path(shipped):
-    session = Session.from_dict({"date_of_service": DAY, "zip_code": "35203", "muscle_count": 2, "guidance": "ultrasound",
-                                 "drugs": ["triamcinolone:40mg"], "deductible_remaining": "0"})  # fmt: skip
+    session = Session.from_dict(
+        {
+            "date_of_service": DAY,
+            "zip_code": "35203",
+            "muscle_count": 2,
+            "guidance": "ultrasound",
+            "drugs": ["triamcinolone:40mg"],
+            "deductible_remaining": "0",
+        }
+    )
     alone = estimate(shipped, session, compare_sites=False)
     totals, _ = compare(shipped, [session_item(shipped, session)], [MEDICARE], PRACTICE)
     assert alone.total("allowed") == totals["allowed"][0] and alone.total("expected_to_provider") == totals["expected"][0]

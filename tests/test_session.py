@@ -17,7 +17,7 @@ def claim_for(shipped, **fields):
 
 
 def lines(claim):
-    return {(l.code, " ".join(l.modifiers), l.biller): l for l in claim.lines}
+    return {(line.code, " ".join(line.modifiers), line.biller): line for line in claim.lines}
 
 
 def test_office_session_with_guidance_drug_and_em(shipped):
@@ -29,19 +29,37 @@ def test_office_session_with_guidance_drug_and_em(shipped):
     Medicare: 37.80, 46.73, 70.23, 2.37; sequestration 2%: 0.76, 0.93 (0.9346), 1.40 (1.4046), 0.05 (0.0474)
     """
     claim = claim_for(
-        shipped, muscles=["trapezius:left", "levator scapulae:left"], injections=9, guidance="ultrasound",
-        drugs=["triamcinolone:40mg"], em_code="99213", em_separately_identifiable=True, deductible_remaining="0",
-    )  # fmt: skip
+        shipped,
+        muscles=["trapezius:left", "levator scapulae:left"],
+        injections=9,
+        guidance="ultrasound",
+        drugs=["triamcinolone:40mg"],
+        em_code="99213",
+        em_separately_identifiable=True,
+        deductible_remaining="0",
+    )
     got = lines(claim)
     tpi = got[("20552", "", "physician")]
     assert "2 distinct muscles (levator scapulae L, trapezius L); 9 injections do not change the code" in tpi.reason
-    assert [(l.code, l.modifiers, l.units, str(l.allowed)) for l in claim.lines] == [
-        ("20552", (), 1, "47.25"), ("76942", (), 1, "58.41"), ("99213", ("25",), 1, "87.79"), ("J3301", ("JZ",), 4, "2.96")]
-    assert [str(l.coinsurance) for l in claim.lines] == ["9.45", "11.68", "17.56", "0.59"]
-    assert [str(l.payer_payment) for l in claim.lines] == ["37.80", "46.73", "70.23", "2.37"]
-    assert [str(l.sequestration) for l in claim.lines] == ["0.76", "0.93", "1.40", "0.05"]
-    assert claim.totals() == {"allowed": "196.41", "copay": "0.00", "deductible": "0.00", "coinsurance": "39.28", "patient_share": "39.28",
-                              "payer_payment": "157.13", "sequestration": "3.14", "expected_to_provider": "193.27"}  # fmt: skip
+    assert [(line.code, line.modifiers, line.units, str(line.allowed)) for line in claim.lines] == [
+        ("20552", (), 1, "47.25"),
+        ("76942", (), 1, "58.41"),
+        ("99213", ("25",), 1, "87.79"),
+        ("J3301", ("JZ",), 4, "2.96"),
+    ]
+    assert [str(line.coinsurance) for line in claim.lines] == ["9.45", "11.68", "17.56", "0.59"]
+    assert [str(line.payer_payment) for line in claim.lines] == ["37.80", "46.73", "70.23", "2.37"]
+    assert [str(line.sequestration) for line in claim.lines] == ["0.76", "0.93", "1.40", "0.05"]
+    assert claim.totals() == {
+        "allowed": "196.41",
+        "copay": "0.00",
+        "deductible": "0.00",
+        "coinsurance": "39.28",
+        "patient_share": "39.28",
+        "payer_payment": "157.13",
+        "sequestration": "3.14",
+        "expected_to_provider": "193.27",
+    }
     assert claim.warnings == []
 
 
@@ -52,18 +70,25 @@ def test_deductible_first_then_coinsurance(shipped):
     tpi, us = claim.lines
     assert (tpi.deductible, tpi.coinsurance, tpi.payer_payment) == (Decimal("47.25"), 0, 0)
     assert (us.deductible, us.coinsurance, us.payer_payment, us.sequestration) == (
-        Decimal("52.75"), Decimal("1.13"), Decimal("4.53"), Decimal("0.09"))
+        Decimal("52.75"),
+        Decimal("1.13"),
+        Decimal("4.53"),
+        Decimal("0.09"),
+    )
 
 
 @pytest.mark.parametrize(
     "muscles, code",
-    [(["trapezius:left"], "20552"), (["trapezius:left", "trapezius:right"], "20552"),
-     (["trapezius:left", "trapezius:right", "rhomboid:left"], "20553"),
-     (["trapezius:left", "trapezius:left", "trapezius:left"], "20552")],  # fmt: skip
+    [
+        (["trapezius:left"], "20552"),
+        (["trapezius:left", "trapezius:right"], "20552"),
+        (["trapezius:left", "trapezius:right", "rhomboid:left"], "20553"),
+        (["trapezius:left", "trapezius:left", "trapezius:left"], "20552"),
+    ],
 )
 def test_code_follows_distinct_muscles(shipped, muscles, code):
     claim = claim_for(shipped, muscles=muscles)
-    assert [l.code for l in claim.lines] == [code] and claim.lines[0].units == 1
+    assert [line.code for line in claim.lines] == [code] and claim.lines[0].units == 1
 
 
 def test_20553_office_amount(shipped):
@@ -73,7 +98,7 @@ def test_20553_office_amount(shipped):
 
 def test_em_without_separate_service_is_a_warning_not_a_line(shipped):
     claim = claim_for(shipped, muscle_count=1, em_code="99214")
-    assert [l.code for l in claim.lines] == ["20552"]
+    assert [line.code for line in claim.lines] == ["20552"]
     assert "99214 not billed" in claim.warnings[0] and "modifier" not in claim.lines[0].reason
 
 
@@ -104,8 +129,11 @@ def test_retired_code_mapped_with_a_note(shipped):
 def test_combined_unit_and_ml_with_concentration(shipped):
     """Betamethasone J0702 unit is '3 MG & 3 MG' (6 mg): 6 mg = 1 unit = 6.908 -> 6.91.
     Triamcinolone 1 ml at 40 mg/ml = 40 mg = 4 units = 2.96."""
-    claim = claim_for(shipped, muscle_count=2, drugs=[
-        "betamethasone:6mg", {"drug": "kenalog", "dose": "1", "unit": "ml", "concentration": "40 mg/ml"}])
+    claim = claim_for(
+        shipped,
+        muscle_count=2,
+        drugs=["betamethasone:6mg", {"drug": "kenalog", "dose": "1", "unit": "ml", "concentration": "40 mg/ml"}],
+    )
     got = lines(claim)
     assert (got[("J0702", "JZ", "physician")].units, got[("J0702", "JZ", "physician")].allowed) == (1, Decimal("6.91"))
     assert got[("J3301", "JZ", "physician")].units == 4
@@ -119,8 +147,8 @@ def test_drug_coinsurance_from_the_asp_file(shipped):
 
 def test_anesthetic_and_saline_are_not_billed(shipped):
     claim = claim_for(shipped, muscle_count=1, drugs=["lidocaine:20mg", "saline:2ml"])
-    shown = [l for l in claim.lines if l.biller == "not billed"]
-    assert len(shown) == 2 and all(l.allowed == 0 for l in shown)
+    shown = [line for line in claim.lines if line.biller == "not billed"]
+    assert len(shown) == 2 and all(line.allowed == 0 for line in shown)
     assert "part of the injection procedure" in shown[0].reason and "vehicle" in shown[1].reason
 
 
@@ -157,22 +185,38 @@ def test_repeat_modifiers(shipped):
 
 
 def test_denial_risk_warnings(shipped):
-    claim = claim_for(shipped, muscle_count=2, requested_units=2, requested_modifiers=["50", "59"], diagnoses=["M79.1"],
-                      prior_sessions=["2026-03-02"])  # fmt: skip
+    claim = claim_for(
+        shipped,
+        muscle_count=2,
+        requested_units=2,
+        requested_modifiers=["50", "59"],
+        diagnoses=["M79.1"],
+        prior_sessions=["2026-03-02"],
+    )
     text = " | ".join(claim.warnings)
-    for expected in ("billed once per session", "Modifier 50 is not used", "Modifier 59 is not used",
-                     "not been a valid ICD-10-CM code", "is on the covered list", "second TPI code the same day"):  # fmt: skip
+    for expected in (
+        "billed once per session",
+        "Modifier 50 is not used",
+        "Modifier 59 is not used",
+        "not been a valid ICD-10-CM code",
+        "is on the covered list",
+        "second TPI code the same day",
+    ):
         assert expected in text
     assert claim.lines[0].units == 1 and claim.lines[0].modifiers == ()
 
 
 @pytest.mark.parametrize(
     "rule, prior, warned",
-    [("three_per_12_months", ["2025-04-01", "2025-09-01", "2026-01-05"], True),
-     ("three_per_12_months", ["2025-03-01", "2025-09-01", "2026-01-05"], False),
-     ("not_within_7_days", ["2026-02-26"], True), ("not_within_7_days", ["2026-02-23"], False),
-     ("three_weeks_apart", ["2026-02-15"], True), ("two_months_apart_four_per_year", ["2026-01-10"], True),
-     ("three_in_90_days", ["2025-12-10", "2026-01-10", "2026-02-10"], True)],  # fmt: skip
+    [
+        ("three_per_12_months", ["2025-04-01", "2025-09-01", "2026-01-05"], True),
+        ("three_per_12_months", ["2025-03-01", "2025-09-01", "2026-01-05"], False),
+        ("not_within_7_days", ["2026-02-26"], True),
+        ("not_within_7_days", ["2026-02-23"], False),
+        ("three_weeks_apart", ["2026-02-15"], True),
+        ("two_months_apart_four_per_year", ["2026-01-10"], True),
+        ("three_in_90_days", ["2025-12-10", "2026-01-10", "2026-02-10"], True),
+    ],
 )
 def test_frequency_rules(shipped, rule, prior, warned):
     claim = claim_for(shipped, muscle_count=1, frequency_rule=rule, prior_sessions=prior)
@@ -186,30 +230,33 @@ def test_asp_quarter_not_loaded_uses_latest_with_a_warning(shipped):
 
 @pytest.mark.parametrize(
     "fields, message",
-    [({"muscle_count": 0}, "at least one muscle"), ({"muscle_count": -2}, "at least one muscle"),
-     ({"muscle_count": 1, "drugs": ["triamcinolone:-40mg"]}, "must be more than 0 and at most 100,000 (got -40)"),
-     ({"muscle_count": 1, "drugs": ["triamcinolone"]}, "NAME:DOSEUNIT"),
-     ({"muscle_count": 1, "drugs": [{"drug": "triamcinolone", "dose": "0", "unit": "mg"}]}, "must be more than 0"),
-     ({"muscle_count": 1, "drugs": [{"drug": "triamcinolone", "dose": "-5", "unit": "mg"}]}, "must be more than 0"),
-     ({"muscle_count": 1, "drugs": ["snake oil:1mg"]}, "unknown drug 'snake oil'"),
-     ({"muscle_count": 1, "drugs": ["triamcinolone:40furlongs"]}, "unknown dose unit"),
-     ({"muscle_count": 1, "drugs": ["triamcinolone:2ml"]}, "needs a concentration"),
-     ({"muscle_count": 1, "drugs": ["triamcinolone:40units"]}, "does not convert"),
-     ({"muscle_count": 1, "em_code": "99201", "em_separately_identifiable": True}, "not an office E/M code"),
-     ({"muscle_count": 1, "zip_code": None, "locality": "12345-67"}, "unknown Medicare locality"),
-     ({"muscle_count": 1, "zip_code": "35958"}, "split between Medicare localities"),
-     ({"muscle_count": 1, "date_of_service": "2027-02-01"}, "is loaded for 2027-02-01"),
-     ({"muscle_count": 1, "date_of_service": "2026-02-30"}, "is not a date"),
-     ({"muscle_count": 1, "diagnoses": ["not-a-code"]}, "not an ICD-10-CM code"),
-     ({"muscle_count": 1, "place_of_service": "99"}, "place of service"),
-     ({"muscle_count": 1, "deductible_remaining": "400"}, "between 0 and the 2026 deductible 283"),
-     ({"muscle_count": 1, "colour": "blue"}, "unknown field(s): colour"),
-     ({"muscle_count": 1, "requested_units": None}, "None is not a whole number"),
-     ({"muscle_count": 1, "participating": "no"}, "'no' is not true or false"),
-     ({"muscle_count": 1, "em_code": "99213", "em_separately_identifiable": "false"}, "'false' is not true or false"),
-     ({"muscles": "trapezius"}, "muscles must be a list"),
-     ({"muscle_count": 1, "drugs": [{"drug": "kenalog", "dose": "1", "unit": "ml", "concentration": 40}]}, "with its units"),
-     ({}, "give the muscles injected")],  # fmt: skip
+    [
+        ({"muscle_count": 0}, "at least one muscle"),
+        ({"muscle_count": -2}, "at least one muscle"),
+        ({"muscle_count": 1, "drugs": ["triamcinolone:-40mg"]}, "must be more than 0 and at most 100,000 (got -40)"),
+        ({"muscle_count": 1, "drugs": ["triamcinolone"]}, "NAME:DOSEUNIT"),
+        ({"muscle_count": 1, "drugs": [{"drug": "triamcinolone", "dose": "0", "unit": "mg"}]}, "must be more than 0"),
+        ({"muscle_count": 1, "drugs": [{"drug": "triamcinolone", "dose": "-5", "unit": "mg"}]}, "must be more than 0"),
+        ({"muscle_count": 1, "drugs": ["snake oil:1mg"]}, "unknown drug 'snake oil'"),
+        ({"muscle_count": 1, "drugs": ["triamcinolone:40furlongs"]}, "unknown dose unit"),
+        ({"muscle_count": 1, "drugs": ["triamcinolone:2ml"]}, "needs a concentration"),
+        ({"muscle_count": 1, "drugs": ["triamcinolone:40units"]}, "does not convert"),
+        ({"muscle_count": 1, "em_code": "99201", "em_separately_identifiable": True}, "not an office E/M code"),
+        ({"muscle_count": 1, "zip_code": None, "locality": "12345-67"}, "unknown Medicare locality"),
+        ({"muscle_count": 1, "zip_code": "35958"}, "split between Medicare localities"),
+        ({"muscle_count": 1, "date_of_service": "2027-02-01"}, "is loaded for 2027-02-01"),
+        ({"muscle_count": 1, "date_of_service": "2026-02-30"}, "is not a date"),
+        ({"muscle_count": 1, "diagnoses": ["not-a-code"]}, "not an ICD-10-CM code"),
+        ({"muscle_count": 1, "place_of_service": "99"}, "place of service"),
+        ({"muscle_count": 1, "deductible_remaining": "400"}, "between 0 and the 2026 deductible 283"),
+        ({"muscle_count": 1, "colour": "blue"}, "unknown field(s): colour"),
+        ({"muscle_count": 1, "requested_units": None}, "None is not a whole number"),
+        ({"muscle_count": 1, "participating": "no"}, "'no' is not true or false"),
+        ({"muscle_count": 1, "em_code": "99213", "em_separately_identifiable": "false"}, "'false' is not true or false"),
+        ({"muscles": "trapezius"}, "muscles must be a list"),
+        ({"muscle_count": 1, "drugs": [{"drug": "kenalog", "dose": "1", "unit": "ml", "concentration": 40}]}, "with its units"),
+        ({}, "give the muscles injected"),
+    ],
 )
 def test_bad_input_is_a_clear_error(shipped, fields, message):
     with pytest.raises(InputError, match=None) as error:

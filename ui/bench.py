@@ -25,8 +25,9 @@ def main() -> None:
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     os.environ.setdefault("TPI_ESTIMATOR_DATA", tempfile.mkdtemp(prefix="tpi-bench-"))
     for name, (kind, key, value) in CHANGES.items():
-        at = AppTest.from_string(f"import sys; sys.path.insert(0, {str(ROOT)!r})\nfrom ui import {name}\n{name}.page()",
-                                 default_timeout=120)  # fmt: skip
+        at = AppTest.from_string(
+            f"import sys; sys.path.insert(0, {str(ROOT)!r})\nfrom ui import {name}\n{name}.page()", default_timeout=120
+        )
         start = time.perf_counter()
         at.run()
         first = time.perf_counter() - start

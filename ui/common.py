@@ -12,10 +12,10 @@ import streamlit as st
 from estimator.db import Database
 from estimator.errors import InputError
 from estimator.excel import estimate_workbook
-from estimator.textio import safe_frame
-from estimator.xlsx import table_workbook
 from estimator.session import Session
 from estimator.store import FeeSchedules
+from estimator.textio import safe_frame
+from estimator.xlsx import table_workbook
 
 FIRST_DAY, LAST_DAY = dt.date(2025, 1, 1), dt.date(2026, 12, 31)
 DEFAULT_DAY = dt.date(2026, 3, 2)
@@ -37,7 +37,7 @@ def plain_errors():
         yield
     except InputError as error:
         st.error(str(error))
-    except Exception as error:  # noqa: BLE001 - the dashboard must not show a traceback
+    except Exception as error:
         st.error(f"Something went wrong: {type(error).__name__}: {error}")
 
 
@@ -61,9 +61,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
     """What the page shows, as CSV and as an Excel table."""
     left, right, _ = st.columns([1, 1, 4])
-    left.download_button("Download CSV", safe_frame(frame).to_csv(index=False).encode(), f"{name}.csv", "text/csv", key=f"{key}-csv")
-    right.download_button("Download Excel", table_workbook(frame, name.replace("_", " ").capitalize()), f"{name}.xlsx", XLSX,
-                          key=f"{key}-xlsx")  # fmt: skip
+    left.download_button(
+        "Download CSV", safe_frame(frame).to_csv(index=False).encode(), f"{name}.csv", "text/csv", key=f"{key}-csv"
+    )
+    right.download_button(
+        "Download Excel", table_workbook(frame, name.replace("_", " ").capitalize()), f"{name}.xlsx", XLSX, key=f"{key}-xlsx"
+    )
 
 
 def model_download(session: Session, key: str) -> None:
@@ -72,17 +75,21 @@ def model_download(session: Session, key: str) -> None:
         db = database()
         st.session_state[f"{key}-model"] = estimate_workbook(schedules(), session, db.contracts(), db.practice())
     if f"{key}-model" in st.session_state:
-        st.download_button("Download the Excel model", st.session_state[f"{key}-model"], "tpi_estimate.xlsx", XLSX,
-                           key=f"{key}-download")  # fmt: skip
+        st.download_button(
+            "Download the Excel model", st.session_state[f"{key}-model"], "tpi_estimate.xlsx", XLSX, key=f"{key}-download"
+        )
 
 
 def location_inputs(key: str, zip_default: str = "35203") -> tuple[str | None, str | None]:
     left, right = st.columns(2)
-    zip_code = left.text_input("ZIP code", zip_default, key=f"{key}-zip", help="Mapped to its Medicare locality with the CMS ZIP5 file.")
+    zip_code = left.text_input(
+        "ZIP code", zip_default, key=f"{key}-zip", help="Mapped to its Medicare locality with the CMS ZIP5 file."
+    )
     locality = right.text_input("or carrier-locality", "", key=f"{key}-locality", help="e.g. 10112-00; overrides the ZIP.")
     return (None, locality.strip()) if locality.strip() else ((zip_code.strip() or None), None)
 
 
 def date_input(key: str, label: str = "Date of service") -> dt.date:
-    return st.date_input(label, DEFAULT_DAY, min_value=FIRST_DAY, max_value=LAST_DAY, key=key,
-                         help="The CMS files in force on this date are used.")  # fmt: skip
+    return st.date_input(
+        label, DEFAULT_DAY, min_value=FIRST_DAY, max_value=LAST_DAY, key=key, help="The CMS files in force on this date are used."
+    )

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import altair as alt
-import pandas as pd
 import streamlit as st
 
 from estimator.compare import codes_item, compare, session_item
 from estimator.session import Session
-from ui.common import downloads, model_download, database, date_input, plain_errors, schedules, show_money
+from ui.common import database, date_input, downloads, model_download, plain_errors, schedules, show_money
 
-DEFAULT_SESSION = {"date_of_service": "2026-03-02", "zip_code": "35203", "muscle_count": 2, "guidance": "ultrasound",
-                   "drugs": ["triamcinolone:40mg"], "diagnoses": ["M79.18"]}  # fmt: skip
+DEFAULT_SESSION = {
+    "date_of_service": "2026-03-02",
+    "zip_code": "35203",
+    "muscle_count": 2,
+    "guidance": "ultrasound",
+    "drugs": ["triamcinolone:40mg"],
+    "diagnoses": ["M79.18"],
+}
 
 
 def page() -> None:
@@ -22,7 +25,9 @@ def page() -> None:
         db = database()
         contracts, practice = db.contracts(), db.practice()
         what = st.radio("Compare", ["The session on the Estimate page", "A list of codes"], horizontal=True, key="compare-what")
-        chosen = st.multiselect("Payers", [c.payer for c in contracts], default=[c.payer for c in contracts], key="compare-payers")
+        chosen = st.multiselect(
+            "Payers", [c.payer for c in contracts], default=[c.payer for c in contracts], key="compare-payers"
+        )
         data = st.session_state.get("session", DEFAULT_SESSION)
         if what == "A list of codes":
             codes = st.text_input("HCPCS codes", "20552,76942", key="compare-codes")
@@ -38,19 +43,33 @@ def page() -> None:
         releases = sorted({part for text in lines["release"] for part in str(text).split("/") if part})
         st.caption(f"CMS releases used: {', '.join(releases)}")
         money = ["allowed", "patient_share", "payer_payment", "expected", "difference_to_best"]
-        st.dataframe(show_money(totals[["rank", "payer", "kind"] + money + ["percent_of_medicare"]], money),
-                     hide_index=True, width="stretch",
-                     column_config={"percent_of_medicare": st.column_config.NumberColumn("% of Medicare", format="%.1f%%")})  # fmt: skip
+        st.dataframe(
+            show_money(totals[["rank", "payer", "kind"] + money + ["percent_of_medicare"]], money),
+            hide_index=True,
+            width="stretch",
+            column_config={"percent_of_medicare": st.column_config.NumberColumn("% of Medicare", format="%.1f%%")},
+        )
         chart = totals.melt(id_vars="payer", value_vars=["allowed", "expected"], var_name="amount", value_name="dollars")
         chart["dollars"] = chart["dollars"].astype(float)
-        st.altair_chart(alt.Chart(chart).mark_bar().encode(
-            x=alt.X("dollars:Q", title="$"), y=alt.Y("payer:N", sort="-x", title=None), color="amount:N",
-            yOffset="amount:N", tooltip=["payer", "amount", alt.Tooltip("dollars:Q", format="$,.2f")]), width="stretch")  # fmt: skip
+        st.altair_chart(
+            alt.Chart(chart)
+            .mark_bar()
+            .encode(
+                x=alt.X("dollars:Q", title="$"),
+                y=alt.Y("payer:N", sort="-x", title=None),
+                color="amount:N",
+                yOffset="amount:N",
+                tooltip=["payer", "amount", alt.Tooltip("dollars:Q", format="$,.2f")],
+            ),
+            width="stretch",
+        )
         for row in totals.itertuples():
             if row.reasons or row.warnings:
                 st.markdown(f"**{row.payer}**: {row.reasons} {row.warnings}")
         with st.expander("Every payer's claim lines"):
-            st.dataframe(lines[["payer", "code", "modifiers", "units", "allowed", "patient_share", "edit", "reason"]], hide_index=True)
+            st.dataframe(
+                lines[["payer", "code", "modifiers", "units", "allowed", "patient_share", "edit", "reason"]], hide_index=True
+            )
         downloads(lines, "payer_comparison", "compare")
         if what != "A list of codes":
             model_download(session, "compare")

@@ -9,8 +9,12 @@ import streamlit as st
 from estimator.session import Session, estimate
 from ui.common import database, date_input, downloads, location_inputs, model_download, plain_errors, schedules, show_money
 
-POS = {"11": "Office (11)", "22": "Hospital outpatient, on campus (22)", "19": "Hospital outpatient, off campus (19)",
-       "24": "Ambulatory surgical center (24)"}  # fmt: skip
+POS = {
+    "11": "Office (11)",
+    "22": "Hospital outpatient, on campus (22)",
+    "19": "Hospital outpatient, off campus (19)",
+    "24": "Ambulatory surgical center (24)",
+}
 MONEY = ["allowed", "patient_share", "payer_payment", "sequestration", "expected_to_provider"]
 
 
@@ -22,43 +26,75 @@ def session_inputs() -> dict:
         place = st.selectbox("Place of service", list(POS), format_func=POS.get, key="estimate-pos")
         zip_code, locality = location_inputs("estimate")
         participating = st.radio("Provider", ["Participating", "Non-participating"], horizontal=True, key="estimate-par")
-        cf_track = st.radio("Conversion factor", ["standard", "qualifying_apm"], horizontal=True, key="estimate-cf",
-                            format_func=lambda t: "Standard" if t == "standard" else "Qualifying APM participant")  # fmt: skip
+        cf_track = st.radio(
+            "Conversion factor",
+            ["standard", "qualifying_apm"],
+            horizontal=True,
+            key="estimate-cf",
+            format_func=lambda t: "Standard" if t == "standard" else "Qualifying APM participant",
+        )
     with right:
-        by_name = st.toggle("Name the muscles", value=True, key="estimate-by-name",
-                            help="Left and right of one muscle count as two; the number of injections never changes the code.")  # fmt: skip
+        by_name = st.toggle(
+            "Name the muscles",
+            value=True,
+            key="estimate-by-name",
+            help="Left and right of one muscle count as two; the number of injections never changes the code.",
+        )
         data = {}
         if by_name:
-            muscles = st.data_editor(pd.DataFrame({"muscle": ["trapezius", "levator scapulae"], "side": ["left", "left"]}),
-                                     num_rows="dynamic", key="estimate-muscles",
-                                     column_config={"side": st.column_config.SelectboxColumn(options=["left", "right", "midline"])})  # fmt: skip
-            data["muscles"] = [{"muscle": m, "side": s or ""} for m, s in zip(muscles["muscle"], muscles["side"]) if str(m or "").strip()]
+            muscles = st.data_editor(
+                pd.DataFrame({"muscle": ["trapezius", "levator scapulae"], "side": ["left", "left"]}),
+                num_rows="dynamic",
+                key="estimate-muscles",
+                column_config={"side": st.column_config.SelectboxColumn(options=["left", "right", "midline"])},
+            )
+            data["muscles"] = [
+                {"muscle": m, "side": s or ""}
+                for m, s in zip(muscles["muscle"], muscles["side"], strict=True)
+                if str(m or "").strip()
+            ]
         else:
             data["muscle_count"] = int(st.number_input("Distinct muscles", value=2, step=1, key="estimate-count"))
-        data["injections"] = int(st.number_input("Injections (recorded only)", min_value=1, value=6, step=1, key="estimate-injections"))
+        data["injections"] = int(
+            st.number_input("Injections (recorded only)", min_value=1, value=6, step=1, key="estimate-injections")
+        )
         data["guidance"] = st.selectbox("Imaging guidance", ["none", "ultrasound", "fluoroscopy"], key="estimate-guidance")
     st.markdown("**Drugs** (dose per session; waste only from a single-dose vial)")
-    drugs = st.data_editor(pd.DataFrame({"drug": ["triamcinolone", "lidocaine"], "dose": ["40", "2"], "unit": ["mg", "ml"],
-                                         "wasted": ["0", "0"]}), num_rows="dynamic", key="estimate-drugs")  # fmt: skip
-    data["drugs"] = [{"drug": d, "dose": dose, "unit": u, "wasted": w or "0"}
-                     for d, dose, u, w in drugs[["drug", "dose", "unit", "wasted"]].itertuples(index=False) if str(d or "").strip()]  # fmt: skip
+    drugs = st.data_editor(
+        pd.DataFrame({"drug": ["triamcinolone", "lidocaine"], "dose": ["40", "2"], "unit": ["mg", "ml"], "wasted": ["0", "0"]}),
+        num_rows="dynamic",
+        key="estimate-drugs",
+    )
+    data["drugs"] = [
+        {"drug": d, "dose": dose, "unit": u, "wasted": w or "0"}
+        for d, dose, u, w in drugs[["drug", "dose", "unit", "wasted"]].itertuples(index=False)
+        if str(d or "").strip()
+    ]
     left, middle, right = st.columns(3)
-    em = left.selectbox("Same-day E/M", ["none", "99202", "99203", "99204", "99205", "99211", "99212", "99213", "99214", "99215"],
-                        key="estimate-em")  # fmt: skip
+    em = left.selectbox(
+        "Same-day E/M",
+        ["none", "99202", "99203", "99204", "99205", "99211", "99212", "99213", "99214", "99215"],
+        key="estimate-em",
+    )
     separate = left.checkbox("Significant and separately identifiable (modifier 25)", key="estimate-em25")
     diagnoses = middle.text_input("ICD-10-CM diagnoses", "M79.18, M54.2", key="estimate-dx")
     repeat = middle.selectbox("Repeat session", ["no", "same_physician", "another_physician"], key="estimate-repeat")
     prior = right.text_input("Prior TPI dates (YYYY-MM-DD, comma-separated)", "", key="estimate-prior")
     deductible = right.text_input("Patient's remaining Part B deductible ($)", "0", key="estimate-deductible")
     return data | {
-        "date_of_service": day.isoformat(), "place_of_service": place, "zip_code": zip_code, "locality": locality,
-        "participating": participating == "Participating", "cf_track": cf_track,
-        "em_code": None if em == "none" else em, "em_separately_identifiable": separate,
+        "date_of_service": day.isoformat(),
+        "place_of_service": place,
+        "zip_code": zip_code,
+        "locality": locality,
+        "participating": participating == "Participating",
+        "cf_track": cf_track,
+        "em_code": None if em == "none" else em,
+        "em_separately_identifiable": separate,
         "diagnoses": [d.strip() for d in diagnoses.split(",") if d.strip()],
         "repeat": None if repeat == "no" else repeat,
         "prior_sessions": [d.strip() for d in prior.split(",") if d.strip()],
         "deductible_remaining": deductible.strip() or None,
-    }  # fmt: skip
+    }
 
 
 def page() -> None:
@@ -71,25 +107,58 @@ def page() -> None:
         st.caption(f"{claim.setting} · locality {claim.locality} · {data['date_of_service']}")
         totals = claim.totals()
         cols = st.columns(5)
-        for col, (label, key) in zip(cols, [("Allowed", "allowed"), ("Patient share", "patient_share"),
-                                            ("Medicare pays", "payer_payment"), ("Sequestration", "sequestration"),
-                                            ("Expected to practice", "expected_to_provider")]):  # fmt: skip
+        for col, (label, key) in zip(
+            cols,
+            [
+                ("Allowed", "allowed"),
+                ("Patient share", "patient_share"),
+                ("Medicare pays", "payer_payment"),
+                ("Sequestration", "sequestration"),
+                ("Expected to practice", "expected_to_provider"),
+            ],
+            strict=True,
+        ):
             col.metric(label, f"${totals[key]}")
         lines = claim.to_frame()
-        st.dataframe(show_money(lines[["code", "modifiers", "units", "biller"] + MONEY + ["edit", "reason", "source"]], MONEY),
-                     hide_index=True, width="stretch")  # fmt: skip
+        st.dataframe(
+            show_money(lines[["code", "modifiers", "units", "biller"] + MONEY + ["edit", "reason", "source"]], MONEY),
+            hide_index=True,
+            width="stretch",
+        )
         for warning in claim.warnings:
             st.warning(warning)
         for note in claim.notes:
             st.info(note)
         st.subheader("Same session by site of service")
         sites = pd.DataFrame(claim.sites)
-        st.dataframe(show_money(sites, ["physician_allowed", "facility_allowed", "total_allowed", "patient_share",
-                                        "medicare_payment_after_sequestration"]), hide_index=True, width="stretch")  # fmt: skip
-        chart = sites.melt(id_vars="site", value_vars=["physician_allowed", "facility_allowed"], var_name="paid to", value_name="amount")
+        st.dataframe(
+            show_money(
+                sites,
+                [
+                    "physician_allowed",
+                    "facility_allowed",
+                    "total_allowed",
+                    "patient_share",
+                    "medicare_payment_after_sequestration",
+                ],
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        chart = sites.melt(
+            id_vars="site", value_vars=["physician_allowed", "facility_allowed"], var_name="paid to", value_name="amount"
+        )
         chart["amount"] = chart["amount"].astype(float)
-        st.altair_chart(alt.Chart(chart).mark_bar().encode(
-            x=alt.X("amount:Q", title="Allowed ($)"), y=alt.Y("site:N", title=None), color="paid to:N",
-            tooltip=["site", "paid to", alt.Tooltip("amount:Q", format="$,.2f")]), width="stretch")  # fmt: skip
+        st.altair_chart(
+            alt.Chart(chart)
+            .mark_bar()
+            .encode(
+                x=alt.X("amount:Q", title="Allowed ($)"),
+                y=alt.Y("site:N", title=None),
+                color="paid to:N",
+                tooltip=["site", "paid to", alt.Tooltip("amount:Q", format="$,.2f")],
+            ),
+            width="stretch",
+        )
         downloads(lines, "tpi_claim", "estimate")
         model_download(claim.session, "estimate")

@@ -9,31 +9,55 @@ import yaml
 
 from estimator.contracts import Contract, Practice
 from estimator.forecast import parse_scenarios, run, summary
-from ui.common import downloads, database, plain_errors, schedules, show_money
+from ui.common import database, downloads, plain_errors, schedules, show_money
 
-MONEY = ["billed_charges", "allowed", "patient_responsibility", "payer_payment", "denied", "at_risk_frequency",
-         "at_risk_coverage", "expected_collections"]  # fmt: skip
+MONEY = [
+    "billed_charges",
+    "allowed",
+    "patient_responsibility",
+    "payer_payment",
+    "denied",
+    "at_risk_frequency",
+    "at_risk_coverage",
+    "expected_collections",
+]
 
 
 def default_scenario(payers: list[str]) -> str:
-    mix = {p: 0 for p in payers}
+    mix = dict.fromkeys(payers, 0)
     share = 100 // len(payers) if payers else 0
     for p in payers:
         mix[p] = share
     if payers:
         mix[payers[0]] += 100 - share * len(payers)
     data = {
-        "name": "Current contracts", "start": "2026-01", "months": 12, "sessions_per_patient_per_year": 3,
+        "name": "Current contracts",
+        "start": "2026-01",
+        "months": 12,
+        "sessions_per_patient_per_year": 3,
         "growth_percent_per_month": "1",
         "templates": [
-            {"name": "20552 + triamcinolone 40 mg", "sessions_per_month": 40,
-             "session": {"muscle_count": 2, "drugs": ["triamcinolone:40mg"], "diagnoses": ["M79.18"]}},
-            {"name": "20553 + ultrasound + E/M-25", "sessions_per_month": 10,
-             "session": {"muscle_count": 4, "guidance": "ultrasound", "em_code": "99213", "em_separately_identifiable": True,
-                         "diagnoses": ["M79.18"]}}],
-        "payer_mix": mix, "denial_rate_percent": {},
+            {
+                "name": "20552 + triamcinolone 40 mg",
+                "sessions_per_month": 40,
+                "session": {"muscle_count": 2, "drugs": ["triamcinolone:40mg"], "diagnoses": ["M79.18"]},
+            },
+            {
+                "name": "20553 + ultrasound + E/M-25",
+                "sessions_per_month": 10,
+                "session": {
+                    "muscle_count": 4,
+                    "guidance": "ultrasound",
+                    "em_code": "99213",
+                    "em_separately_identifiable": True,
+                    "diagnoses": ["M79.18"],
+                },
+            },
+        ],
+        "payer_mix": mix,
+        "denial_rate_percent": {},
         "scenarios": [{"name": "CF what-if 32.0000", "conversion_factor": "32.0000"}],
-    }  # fmt: skip
+    }
     return yaml.safe_dump(data, sort_keys=False)
 
 
@@ -49,9 +73,15 @@ def page() -> None:
         contracts, practice = db.contracts(), db.practice()
         saved = db.scenarios()
         choice = st.selectbox("Scenario file", ["(new)"] + list(saved), key="forecast-saved")
-        text = yaml.safe_dump(saved[choice], sort_keys=False) if choice in saved else default_scenario([c.payer for c in contracts])
-        text = st.text_area("Scenario (YAML: templates, volumes, payer mix in %, growth, seasonality, scenarios)", text,
-                            height=320, key=f"forecast-text-{choice}")  # fmt: skip
+        text = (
+            yaml.safe_dump(saved[choice], sort_keys=False) if choice in saved else default_scenario([c.payer for c in contracts])
+        )
+        text = st.text_area(
+            "Scenario (YAML: templates, volumes, payer mix in %, growth, seasonality, scenarios)",
+            text,
+            height=320,
+            key=f"forecast-text-{choice}",
+        )
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as error:
@@ -69,13 +99,21 @@ def page() -> None:
         st.dataframe(show_money(totals, MONEY), hide_index=True, width="stretch")
         monthly = table.groupby(["scenario", "month"], sort=False)["expected_collections"].sum().reset_index()
         monthly["expected_collections"] = monthly["expected_collections"].astype(float)
-        st.altair_chart(alt.Chart(monthly).mark_line(point=True).encode(
-            x=alt.X("month:N", title=None), y=alt.Y("expected_collections:Q", title="Expected collections ($)"),
-            color="scenario:N", tooltip=["scenario", "month", alt.Tooltip("expected_collections:Q", format="$,.0f")]),
-            width="stretch")  # fmt: skip
+        st.altair_chart(
+            alt.Chart(monthly)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("month:N", title=None),
+                y=alt.Y("expected_collections:Q", title="Expected collections ($)"),
+                color="scenario:N",
+                tooltip=["scenario", "month", alt.Tooltip("expected_collections:Q", format="$,.0f")],
+            ),
+            width="stretch",
+        )
         st.subheader(f"Waterfall: {scenarios[0].name}")
-        st.altair_chart(waterfall(totals[(totals["scenario"] == scenarios[0].name) & (totals["payer"] == "ALL")].iloc[0]),
-                        width="stretch")  # fmt: skip
+        st.altair_chart(
+            waterfall(totals[(totals["scenario"] == scenarios[0].name) & (totals["payer"] == "ALL")].iloc[0]), width="stretch"
+        )
         st.subheader("Monthly by payer")
         st.dataframe(show_money(table, MONEY), hide_index=True, width="stretch")
         downloads(table, "forecast", "forecast")
@@ -86,11 +124,24 @@ def waterfall(row: pd.Series) -> alt.Chart:
     billed, allowed = float(row["billed_charges"]), float(row["allowed"])
     at_risk = float(row["denied"] + row["at_risk_frequency"])
     collected, patient = float(row["expected_collections"]), float(row["patient_responsibility"])
-    steps = [("Billed charges", 0, billed), ("Contractual adjustment", allowed, billed), ("Allowed", 0, allowed),
-             ("Denied and over frequency limits", allowed - at_risk, allowed),
-             ("Sequestration", collected, allowed - at_risk), ("Patient share", collected - patient, collected),
-             ("Payer payments", 0, collected - patient), ("Expected collections", 0, collected)]  # fmt: skip
+    steps = [
+        ("Billed charges", 0, billed),
+        ("Contractual adjustment", allowed, billed),
+        ("Allowed", 0, allowed),
+        ("Denied and over frequency limits", allowed - at_risk, allowed),
+        ("Sequestration", collected, allowed - at_risk),
+        ("Patient share", collected - patient, collected),
+        ("Payer payments", 0, collected - patient),
+        ("Expected collections", 0, collected),
+    ]
     frame = pd.DataFrame(steps, columns=["step", "start", "end"]).reset_index()
-    return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("step:N", sort=list(frame["step"]), title=None), y=alt.Y("start:Q", title="$"), y2="end:Q",
-        tooltip=["step", alt.Tooltip("start:Q", format="$,.0f"), alt.Tooltip("end:Q", format="$,.0f")])  # fmt: skip
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("step:N", sort=list(frame["step"]), title=None),
+            y=alt.Y("start:Q", title="$"),
+            y2="end:Q",
+            tooltip=["step", alt.Tooltip("start:Q", format="$,.0f"), alt.Tooltip("end:Q", format="$,.0f")],
+        )
+    )

@@ -9,15 +9,21 @@ import pandas as pd
 import streamlit as st
 import yaml
 
-from estimator.textio import load_yaml
-
 from estimator.contracts import Contract, dump_contracts, load_contracts
 from estimator.domain import DrugMethod, Kind, Method
+from estimator.textio import load_yaml
 from estimator.uploads import read_fee_schedule
 from ui.common import DEFAULT_DAY, database, plain_errors, schedules
 
 KINDS, METHODS, DRUG_METHODS = [k.value for k in Kind], [m.value for m in Method], [d.value for d in DrugMethod]
-FREQUENCY = [None, "three_per_12_months", "not_within_7_days", "three_weeks_apart", "two_months_apart_four_per_year", "three_in_90_days"]
+FREQUENCY = [
+    None,
+    "three_per_12_months",
+    "not_within_7_days",
+    "three_weeks_apart",
+    "two_months_apart_four_per_year",
+    "three_in_90_days",
+]
 
 
 def page() -> None:
@@ -25,9 +31,23 @@ def page() -> None:
     with plain_errors():
         db = database()
         contracts = db.contracts()
-        st.dataframe(pd.DataFrame([{"payer": c.payer, "kind": c.kind.value, "method": c.method.value, "percent": str(c.percent),
-                                    "year": str(c.medicare_year or "rolling"), "example": c.example} for c in contracts]),
-                     hide_index=True, width="stretch")  # fmt: skip
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "payer": c.payer,
+                        "kind": c.kind.value,
+                        "method": c.method.value,
+                        "percent": str(c.percent),
+                        "year": str(c.medicare_year or "rolling"),
+                        "example": c.example,
+                    }
+                    for c in contracts
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
         names = ["(new payer)"] + [c.payer for c in contracts]
         chosen = st.selectbox("Edit", names, key="payers-edit")
         current = next((c for c in contracts if c.payer == chosen), Contract(payer="New payer"))
@@ -50,11 +70,14 @@ def page() -> None:
             db.add_contracts(imported)
             st.success(f"Imported {len(imported)} contract(s)")
         if chosen != "(new payer)":
-            fees = st.file_uploader(f"Fee schedule for {chosen} (CSV or XLSX: code, [modifier], amount)", type=["csv", "xlsx"],
-                                    key="payers-fees")  # fmt: skip
+            fees = st.file_uploader(
+                f"Fee schedule for {chosen} (CSV or XLSX: code, [modifier], amount)", type=["csv", "xlsx"], key="payers-fees"
+            )
             if fees is not None and st.button("Load fee schedule", key="payers-fees-go"):
                 lib = schedules()
-                known = set(lib.table(lib.in_force("pfs_rvu", DEFAULT_DAY))["hcpcs"]) | set(lib.table(lib.in_force("asp", DEFAULT_DAY))["hcpcs"])
+                known = set(lib.table(lib.in_force("pfs_rvu", DEFAULT_DAY))["hcpcs"]) | set(
+                    lib.table(lib.in_force("asp", DEFAULT_DAY))["hcpcs"]
+                )
                 with tempfile.TemporaryDirectory() as folder:
                     path = Path(folder) / Path(fees.name).name
                     path.write_bytes(fees.getvalue())
@@ -74,9 +97,16 @@ def contract_form(contract: Contract, key: str) -> Contract | None:
     data["percent"] = middle.text_input("Percent (of Medicare or of charges)", str(contract.percent), key=f"c-pct-{key}")
     year = middle.text_input("Fixed Medicare year (blank = rolling)", str(contract.medicare_year or ""), key=f"c-year-{key}")
     data["medicare_year"] = int(year) if year.strip().isdigit() else None
-    data["locality"] = middle.text_input("Pinned locality (blank = where the service is done)", contract.locality or "", key=f"c-loc-{key}") or None
-    data["drug_method"] = right.selectbox("Drugs", DRUG_METHODS, index=DRUG_METHODS.index(contract.drug_method), key=f"c-drug-{key}")
-    data["drug_percent"] = right.text_input("Drug percent (ASP + x% or % of ASP)", str(contract.drug_percent), key=f"c-dpct-{key}")
+    data["locality"] = (
+        middle.text_input("Pinned locality (blank = where the service is done)", contract.locality or "", key=f"c-loc-{key}")
+        or None
+    )
+    data["drug_method"] = right.selectbox(
+        "Drugs", DRUG_METHODS, index=DRUG_METHODS.index(contract.drug_method), key=f"c-drug-{key}"
+    )
+    data["drug_percent"] = right.text_input(
+        "Drug percent (ASP + x% or % of ASP)", str(contract.drug_percent), key=f"c-dpct-{key}"
+    )
     data["copay"] = right.text_input("Copay ($)", str(contract.copay), key=f"c-copay-{key}")
     data["coinsurance_percent"] = right.text_input("Coinsurance (%)", str(contract.coinsurance_percent), key=f"c-coins-{key}")
     flags = st.columns(5)
@@ -85,11 +115,18 @@ def contract_form(contract: Contract, key: str) -> Contract | None:
     data["lesser_of_billed"] = flags[2].checkbox("Lesser of billed", contract.lesser_of_billed, key=f"c-lesser-{key}")
     data["prior_authorization"] = flags[3].checkbox("Prior authorization", contract.prior_authorization, key=f"c-pa-{key}")
     data["sequestration"] = flags[4].checkbox("Sequestration", contract.sequestration, key=f"c-seq-{key}")
-    data["frequency_rule"] = st.selectbox("Frequency rule", FREQUENCY, index=FREQUENCY.index(contract.frequency_rule),
-                                          format_func=lambda r: r or "none", key=f"c-freq-{key}")  # fmt: skip
-    extra = st.text_area("Fees, overrides and per-unit drug prices (YAML)",
-                         yaml.safe_dump({k: data[k] for k in ("fees", "overrides", "drug_per_unit")}, sort_keys=False),
-                         key=f"c-extra-{key}")  # fmt: skip
+    data["frequency_rule"] = st.selectbox(
+        "Frequency rule",
+        FREQUENCY,
+        index=FREQUENCY.index(contract.frequency_rule),
+        format_func=lambda r: r or "none",
+        key=f"c-freq-{key}",
+    )
+    extra = st.text_area(
+        "Fees, overrides and per-unit drug prices (YAML)",
+        yaml.safe_dump({k: data[k] for k in ("fees", "overrides", "drug_per_unit")}, sort_keys=False),
+        key=f"c-extra-{key}",
+    )
     extra_data = load_yaml(extra, "fees, overrides and drug prices") or {}
     if not isinstance(extra_data, dict):
         st.error("Fees, overrides and drug prices: write a mapping (fees: {20552: '45.00'})")

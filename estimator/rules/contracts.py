@@ -53,9 +53,25 @@ def _per_unit(table: dict[str, Decimal], keys: pd.Series, codes: pd.Series) -> t
     return np.nan_to_num(found).astype(np.int64), ~np.isnan(found)
 
 
-RULES = ("medicare", "percent_of_medicare", "fee_schedule", "dollars_per_rvu", "percent_of_charges", "fee_missing",
-         "charge_missing", "not_covered", "per_unit", "drug_price_missing", "asp_plus", "percent_of_asp", "override",
-         "not_billed", "excluded_facility", "excluded_guidance", "excluded_em")  # fmt: skip
+RULES = (
+    "medicare",
+    "percent_of_medicare",
+    "fee_schedule",
+    "dollars_per_rvu",
+    "percent_of_charges",
+    "fee_missing",
+    "charge_missing",
+    "not_covered",
+    "per_unit",
+    "drug_price_missing",
+    "asp_plus",
+    "percent_of_asp",
+    "override",
+    "not_billed",
+    "excluded_facility",
+    "excluded_guidance",
+    "excluded_em",
+)
 RULE = {name: number for number, name in enumerate(RULES)}
 
 
@@ -105,57 +121,90 @@ def contract_allowed(t: pd.DataFrame, contract: Contract) -> pd.DataFrame:
         else:
             markup = rate("asp/payment_limit_markup", t["day"].iloc[0]) if n else Fraction(1)
             share = (Fraction(contract.drug_percent) / 100 + (1 if contract.drug_method == DrugMethod.ASP_PLUS else 0)) / markup
-            drug_amount = ratio_to_cents(t["unit_fee"].to_numpy(np.int64) * units, share.numerator * num, share.denominator * den * 10)
+            drug_amount = ratio_to_cents(
+                t["unit_fee"].to_numpy(np.int64) * units, share.numerator * num, share.denominator * den * 10
+            )
         amount = np.where(drug, drug_amount, amount)
         rule = np.where(drug, drug_rule, rule)
     if contract.overrides:
         override, overridden = _per_unit(contract.overrides, t["key"], t["code"])
         amount = np.where(overridden, ratio_to_cents(override * units, num, den * 10**4), amount)
         rule[overridden] = RULE["override"]
-    for excluded, name in ((is_category[Category.NOT_BILLED], "not_billed"),
-                           (is_category[Category.FACILITY] & (contract.method != Method.MEDICARE), "excluded_facility"),
-                           (is_category[Category.GUIDANCE] & (not contract.guidance_covered), "excluded_guidance"),
-                           (is_category[Category.EM] & (not contract.em_25_paid) & has_modifier(t["modifiers"], ["25"]), "excluded_em")):  # fmt: skip
+    for excluded, name in (
+        (is_category[Category.NOT_BILLED], "not_billed"),
+        (is_category[Category.FACILITY] & (contract.method != Method.MEDICARE), "excluded_facility"),
+        (is_category[Category.GUIDANCE] & (not contract.guidance_covered), "excluded_guidance"),
+        (is_category[Category.EM] & (not contract.em_25_paid) & has_modifier(t["modifiers"], ["25"]), "excluded_em"),
+    ):
         amount = np.where(excluded, 0, amount)
         rule[excluded] = RULE[name]
     charge_limit = (contract.method == Method.MEDICARE or contract.lesser_of_billed) & ~is_category[Category.FACILITY]
     lesser = charge_limit & has_bill & (billed < amount)
     amount = np.where(lesser, billed, amount)
-    return pd.DataFrame({"allowed": amount.astype(np.int64), "rule": pd.Categorical.from_codes(rule, categories=RULES),
-                         "lesser": lesser}, index=t.index)  # fmt: skip
+    return pd.DataFrame(
+        {"allowed": amount.astype(np.int64), "rule": pd.Categorical.from_codes(rule, categories=RULES), "lesser": lesser},
+        index=t.index,
+    )
 
 
 def contract_reasons(t: pd.DataFrame, contract: Contract, label: str) -> pd.Series:
     """Plain-language reason for each line priced by contract_allowed (t has its rule and lesser)."""
     reason = pd.Series("", index=t.index, dtype=object)
     money = pd.Series(units_text(t["billed"].to_numpy()), index=t.index)
-    base = pd.Series(units_text(ratio_to_cents(t["units"].to_numpy(np.int64) * t["base_unit"].to_numpy(np.int64),
-                                               t["share_num"].to_numpy(np.int64), t["share_den"].to_numpy(np.int64) * 10)),
-                     index=t.index)  # fmt: skip
+    base = pd.Series(
+        units_text(
+            ratio_to_cents(
+                t["units"].to_numpy(np.int64) * t["base_unit"].to_numpy(np.int64),
+                t["share_num"].to_numpy(np.int64),
+                t["share_den"].to_numpy(np.int64) * 10,
+            )
+        ),
+        index=t.index,
+    )
     fees = {k: str(v) for k, v in contract.fees.items()}
     texts = {
         "medicare": lambda r: pd.Series("", index=r),
         "percent_of_medicare": lambda r: f"{contract.percent}% of {label}: " + base[r] + f" x {contract.percent}%.",
-        "fee_schedule": lambda r: "Fee schedule: " + t.loc[r, "key"].map(fees).fillna(t.loc[r, "code"].map(fees)).astype(str)
-        + " x " + t.loc[r, "units"].astype(str) + ".",
-        "dollars_per_rvu": lambda r: f"${contract.dollars_per_rvu} per RVU x " + pd.Series(units_text(t.loc[r, "total_rvu"].to_numpy()),
-                                                                                           index=r) + " RVUs x " + t.loc[r, "units"].astype(str) + ".",
+        "fee_schedule": lambda r: (
+            "Fee schedule: "
+            + t.loc[r, "key"].map(fees).fillna(t.loc[r, "code"].map(fees)).astype(str)
+            + " x "
+            + t.loc[r, "units"].astype(str)
+            + "."
+        ),
+        "dollars_per_rvu": lambda r: (
+            f"${contract.dollars_per_rvu} per RVU x "
+            + pd.Series(units_text(t.loc[r, "total_rvu"].to_numpy()), index=r)
+            + " RVUs x "
+            + t.loc[r, "units"].astype(str)
+            + "."
+        ),
         "fee_missing": lambda r: t.loc[r, "code"] + f" is not in {contract.payer}'s fee schedule.",
         "percent_of_charges": lambda r: f"{contract.percent}% of the billed charge " + money[r] + ".",
         "charge_missing": lambda r: "No charge for " + t.loc[r, "code"] + " in the charge master.",
         "not_covered": lambda r: pd.Series(f"Drugs not covered by {contract.payer}.", index=r),
-        "per_unit": lambda r: "Contract drug price " + t.loc[r, "code"].map({k: str(v) for k, v in contract.drug_per_unit.items()})
-        + " x " + t.loc[r, "units"].astype(str) + ".",
+        "per_unit": lambda r: (
+            "Contract drug price "
+            + t.loc[r, "code"].map({k: str(v) for k, v in contract.drug_per_unit.items()})
+            + " x "
+            + t.loc[r, "units"].astype(str)
+            + "."
+        ),
         "drug_price_missing": lambda r: "No drug price for " + t.loc[r, "code"] + f" in {contract.payer}'s contract.",
         "asp_plus": lambda r: pd.Series(f"ASP + {contract.drug_percent}% (ASP = payment limit / 1.06).", index=r),
         "percent_of_asp": lambda r: pd.Series(f"{contract.drug_percent}% of ASP (ASP = payment limit / 1.06).", index=r),
-        "override": lambda r: "Contract override for " + t.loc[r, "key"].where(t.loc[r, "key"].isin(contract.overrides),
-                                                                               t.loc[r, "code"]) + ".",
+        "override": lambda r: (
+            "Contract override for " + t.loc[r, "key"].where(t.loc[r, "key"].isin(contract.overrides), t.loc[r, "code"]) + "."
+        ),
         "not_billed": lambda r: pd.Series("", index=r),
-        "excluded_guidance": lambda r: pd.Series(f"Guidance not covered for trigger point injections by {contract.payer}.", index=r),
+        "excluded_guidance": lambda r: pd.Series(
+            f"Guidance not covered for trigger point injections by {contract.payer}.", index=r
+        ),
         "excluded_em": lambda r: pd.Series(f"E/M with modifier 25 bundled by {contract.payer}.", index=r),
-        "excluded_facility": lambda r: pd.Series("Billed by the hospital or ASC under its own contract, not by the practice.", index=r),
-    }  # fmt: skip
+        "excluded_facility": lambda r: pd.Series(
+            "Billed by the hospital or ASC under its own contract, not by the practice.", index=r
+        ),
+    }
     for rule, rows in t.groupby("rule", sort=False, observed=True).groups.items():
         reason[rows] = texts[str(rule)](rows)
     lesser = t["lesser"].to_numpy(bool)

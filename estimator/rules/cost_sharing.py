@@ -62,5 +62,13 @@ def cost_sharing(t: pd.DataFrame, contracts: dict[str, Contract], days: list) ->
     scale = np.full(n, RATE_SCALE)
     coinsurance_cents = np.where(round_up, -((-rest * coinsurance) // RATE_SCALE), ratio_to_cents(rest, coinsurance, scale))
     payment = rest - coinsurance_cents
-    return pd.DataFrame({"copay": copay, "deductible": deductible, "coinsurance": coinsurance_cents, "payer_payment": payment,
-                         "sequestration": ratio_to_cents(payment, sequestration, scale)}, index=t.index)  # fmt: skip
+    return pd.DataFrame(
+        {
+            "copay": copay,
+            "deductible": deductible,
+            "coinsurance": coinsurance_cents,
+            "payer_payment": payment,
+            "sequestration": ratio_to_cents(payment, sequestration, scale),
+        },
+        index=t.index,
+    )

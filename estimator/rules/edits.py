@@ -52,8 +52,11 @@ def claim_edits(t: pd.DataFrame, schedules: FeeSchedules, days: list[dt.date]) -
         day = days[group]
         rules[group] = parameter("edits/claim_edits", day).value
         mue, note = schedules.in_force_or_latest("mue", day)
-        notes.append(note if mue is not None else f"No CMS MUE table is held for {day} or before; only the unit-of-service "
-                     "rules of the claim edits apply.")  # fmt: skip
+        notes.append(
+            note
+            if mue is not None
+            else f"No CMS MUE table is held for {day} or before; only the unit-of-service rules of the claim edits apply."
+        )
         if mue is not None:
             table = schedules.table(mue).set_index("hcpcs")
             value = _per_code(t, rows, pd.to_numeric(table["mue"], errors="coerce"))
@@ -68,14 +71,24 @@ def claim_edits(t: pd.DataFrame, schedules: FeeSchedules, days: list[dt.date]) -
             source[rows[hit]] = f"{rule['reason']}; {rule['source'].split(' - ')[0]}"
     units = t["units"].to_numpy()
     code_codes = value_codes(t["code"])[0] + 1
-    total = pd.Series(np.where(live, units, 0)).groupby(_pair(t["claim_group"].to_numpy(), code_codes), sort=False).transform("sum").to_numpy()
+    total = (
+        pd.Series(np.where(live, units, 0))
+        .groupby(_pair(t["claim_group"].to_numpy(), code_codes), sort=False)
+        .transform("sum")
+        .to_numpy()
+    )
     over = live & np.where(per_line, units > limit, total > limit)
     shown = np.where(per_line, units, total)
 
     def units_reason(hit: np.ndarray) -> np.ndarray:
         code = code_text[hit]
-        return np.array([f"Denied: {u} units of {c} on one claim and date; the limit is {m} ({s}). Bill at most {m}."
-                         for u, c, m, s in zip(shown[hit], code, limit[hit], source[hit])], dtype=object)  # fmt: skip
+        return np.array(
+            [
+                f"Denied: {u} units of {c} on one claim and date; the limit is {m} ({s}). Bill at most {m}."
+                for u, c, m, s in zip(shown[hit], code, limit[hit], source[hit], strict=True)
+            ],
+            dtype=object,
+        )
 
     _deny(out, live, over, Edit.UNITS, units_reason)
     for group, rule in rules.items():
@@ -126,8 +139,13 @@ def _exclusive(t, out, live, mask, groups) -> None:
 
         def reason(hit: np.ndarray, keeper=keeper, rule=rule) -> np.ndarray:
             paid = keeper.reindex(t["claim_group"].to_numpy()[hit]).to_numpy()
-            return np.array([f"Denied: {c} with {k} on the same claim and date; {rule['reason']}." for c, k in
-                             zip(t["code"].to_numpy()[hit], paid)], dtype=object)  # fmt: skip
+            return np.array(
+                [
+                    f"Denied: {c} with {k} on the same claim and date; {rule['reason']}."
+                    for c, k in zip(t["code"].to_numpy()[hit], paid, strict=True)
+                ],
+                dtype=object,
+            )
 
         _deny(out, live, losers, Edit.EXCLUSIVE, reason)
 
@@ -140,8 +158,13 @@ def _em_with_procedure(t, out, live, mask, rule) -> None:
     procedure = live & mask & (t["category"] == Category.PROCEDURE).to_numpy()
     for global_days, bypass in rule["global_days"].items():
         with_procedure = _any_in_claim(t, procedure & (t["global_days"] == global_days).to_numpy())
-        _deny(out, live, em & with_procedure & ~has_modifier(t["modifiers"], bypass), Edit.EM_IN_GLOBAL,
-              f"Denied: {rule['reason']}; no modifier {' or '.join(bypass)} on the E/M.")  # fmt: skip
+        _deny(
+            out,
+            live,
+            em & with_procedure & ~has_modifier(t["modifiers"], bypass),
+            Edit.EM_IN_GLOBAL,
+            f"Denied: {rule['reason']}; no modifier {' or '.join(bypass)} on the E/M.",
+        )
 
 
 def _add_on(t, out, live, mask, rule) -> None:
@@ -149,5 +172,7 @@ def _add_on(t, out, live, mask, rule) -> None:
     add_on = live & mask & t["global_days"].isin(rule["global_days"]).to_numpy()
     if not add_on.any():
         return
-    primary = live & mask & (t["category"] == Category.PROCEDURE).to_numpy() & ~t["global_days"].isin(rule["global_days"]).to_numpy()
+    primary = (
+        live & mask & (t["category"] == Category.PROCEDURE).to_numpy() & ~t["global_days"].isin(rule["global_days"]).to_numpy()
+    )
     _deny(out, live, add_on & ~_any_in_claim(t, primary), Edit.ADD_ON, f"Denied: {rule['reason']}.")

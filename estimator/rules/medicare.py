@@ -34,11 +34,28 @@ from ..store import FeeSchedules, Vintage, load_table
 MILLI_PER_CENT = 10
 RATE_SCALE = 100_000  # coinsurance rates in 1/100000
 OUTPUT = {  # column: default
-    "category": Category.PROCEDURE.value, "pfs_modifier": "", "unit_fee": 0, "unit_nonpar": 0, "unit_limiting": 0,
-    "limiting_known": False, "tc_fee": 0, "pc_fee": 0, "mult_proc": "9", "imaging_family": "99", "global_days": "XXX",
-    "pctc": "9", "coinsurance_rate": 0, "coinsurance_up": False, "release": "", "note": "", "edit": Edit.NONE.value,
-    "edit_reason": "", "error": "", "error_field": "", "total_rvu": 0,
-}  # fmt: skip
+    "category": Category.PROCEDURE.value,
+    "pfs_modifier": "",
+    "unit_fee": 0,
+    "unit_nonpar": 0,
+    "unit_limiting": 0,
+    "limiting_known": False,
+    "tc_fee": 0,
+    "pc_fee": 0,
+    "mult_proc": "9",
+    "imaging_family": "99",
+    "global_days": "XXX",
+    "pctc": "9",
+    "coinsurance_rate": 0,
+    "coinsurance_up": False,
+    "release": "",
+    "note": "",
+    "edit": Edit.NONE.value,
+    "edit_reason": "",
+    "error": "",
+    "error_field": "",
+    "total_rvu": 0,
+}
 
 
 def medicare_fees(t: pd.DataFrame, schedules: FeeSchedules, days: list[dt.date]) -> tuple[pd.DataFrame, list[str]]:
@@ -83,8 +100,9 @@ def _rvu_codes(folder, checksum: str, paid_statuses: tuple[str, ...]) -> tuple[f
     return frozenset(rvu["hcpcs"]), frozenset(global_rows.index[global_rows["status"].isin(list(paid_statuses))]), global_rows
 
 
-def _physician_lines(lines: pd.DataFrame, out: pd.DataFrame, schedules: FeeSchedules, day: dt.date, cf_track: str,
-                     floor: str) -> list[str]:  # fmt: skip
+def _physician_lines(
+    lines: pd.DataFrame, out: pd.DataFrame, schedules: FeeSchedules, day: dt.date, cf_track: str, floor: str
+) -> list[str]:
     try:
         rvu_vintage = schedules.in_force("pfs_rvu", day)
     except InputError as error:
@@ -98,7 +116,7 @@ def _physician_lines(lines: pd.DataFrame, out: pd.DataFrame, schedules: FeeSched
     asp_table = schedules.table(asp).set_index("hcpcs") if asp else None
     asp_codes = set(asp_table.index) if asp_table is not None else set()
     drug = np.array([c not in paid_from_rvus and c in asp_codes for c in code], dtype=bool)
-    if drug.any():
+    if asp is not None and asp_table is not None and drug.any():
         _drug_lines(lines[drug], out, asp, asp_table, asp_note)
     pfs_lines = lines[~drug]
     unknown = pd.Series([c not in rvu_codes for c in pfs_lines["code"]], index=pfs_lines.index, dtype=bool)
@@ -109,17 +127,24 @@ def _physician_lines(lines: pd.DataFrame, out: pd.DataFrame, schedules: FeeSched
     rule = parameter("edits/claim_edits", day).value["professional_component_in_facility"]
     pctc = global_rows["pctc"].reindex(pfs_lines["code"].to_numpy()).fillna("").to_numpy()
     professional = ((pfs_lines["setting"] == Setting.FACILITY) & (pfs_lines["pfs_modifier"] == "")).to_numpy() & np.isin(
-        pctc, rule["pctc"])
+        pctc, rule["pctc"]
+    )
     if professional.any():
         switched = pfs_lines.index[professional]
         out.loc[switched, "pfs_modifier"] = "26"
         out.loc[switched, "edit"] = Edit.PROFESSIONAL.value
         out.loc[switched, "edit_reason"] = "Imaging in a facility: " + rule["reason"] + "."
     modifier = out.loc[pfs_lines.index, "pfs_modifier"]
-    places = sorted(set(zip(pfs_lines["carrier"], pfs_lines["locality"])))
+    places = sorted(set(zip(pfs_lines["carrier"], pfs_lines["locality"], strict=True)))
     try:
-        frame, basis = price(schedules, day, codes=sorted(set(pfs_lines["code"])), localities=places, cf_track=cf_track,
-                             work_gpci_floor=None if floor == "" else floor == "on")  # fmt: skip
+        frame, basis = price(
+            schedules,
+            day,
+            codes=sorted(set(pfs_lines["code"])),
+            localities=places,
+            cf_track=cf_track,
+            work_gpci_floor=None if floor == "" else floor == "on",
+        )
     except InputError as error:
         _fail(out, pfs_lines.index, error.message, error.field or "date_of_service")
         return []
@@ -146,8 +171,16 @@ def _physician_lines(lines: pd.DataFrame, out: pd.DataFrame, schedules: FeeSched
     out.loc[found, "total_rvu"] = frame["work_rvu"].to_numpy()[at] + pe + frame["mp_rvu"].to_numpy()[at]  # 1/100 RVU
     for part, name in (("TC", "tc_fee"), ("26", "pc_fee")):
         own = (modifier.loc[found] == part).to_numpy()
-        rows = index.get_indexer(pd.MultiIndex.from_arrays([pfs_lines.loc[found, "code"], np.full(len(found), part),
-                                                            pfs_lines.loc[found, "carrier"], pfs_lines.loc[found, "locality"]]))  # fmt: skip
+        rows = index.get_indexer(
+            pd.MultiIndex.from_arrays(
+                [
+                    pfs_lines.loc[found, "code"],
+                    np.full(len(found), part),
+                    pfs_lines.loc[found, "carrier"],
+                    pfs_lines.loc[found, "locality"],
+                ]
+            )
+        )
         whole = (modifier.loc[found] == "").to_numpy() & (rows >= 0)
         values = np.where(whole, column("payment", np.maximum(rows, 0))[0], 0)
         out.loc[found, name] = np.where(own, fee, values)
@@ -156,7 +189,9 @@ def _physician_lines(lines: pd.DataFrame, out: pd.DataFrame, schedules: FeeSched
     out.loc[found[not_paid], "edit"] = Edit.NOT_PAID.value
     out.loc[found[not_paid], "edit_reason"] = "Not paid: " + pd.Series(reasons[not_paid], dtype=object)
     category = pd.Series(Category.PROCEDURE.value, index=found)
-    category[pfs_lines.loc[found, "code"].isin(parameter("coding/imaging_guidance_codes", day).value["codes"]).to_numpy()] = Category.GUIDANCE.value
+    category[pfs_lines.loc[found, "code"].isin(parameter("coding/imaging_guidance_codes", day).value["codes"]).to_numpy()] = (
+        Category.GUIDANCE.value
+    )
     category[pfs_lines.loc[found, "code"].isin(parameter("coding/office_visit_codes", day).value).to_numpy()] = Category.EM.value
     out.loc[found, "category"] = category
     out.loc[found, "coinsurance_rate"] = int(rate("part_b/coinsurance_rate", day) * RATE_SCALE)
@@ -186,8 +221,11 @@ def _facility_lines(lines: pd.DataFrame, out: pd.DataFrame, schedules: FeeSchedu
     """The hospital's (OPPS Addendum B) or the ASC's (Addenda AA, then BB) national unadjusted rate."""
     paid = parameter("facility/paid_indicators", day).value
     coinsurance = int(rate("part_b/coinsurance_rate", day) * RATE_SCALE)
-    for system, kinds in ((FacilityPayment.OPPS, ("opps_b",)), (FacilityPayment.ASC, ("asc_aa", "asc_bb")),
-                          (FacilityPayment.NONE, ())):  # fmt: skip
+    for system, kinds in (
+        (FacilityPayment.OPPS, ("opps_b",)),
+        (FacilityPayment.ASC, ("asc_aa", "asc_bb")),
+        (FacilityPayment.NONE, ()),
+    ):
         remaining = lines[lines["facility"] == system]
         for kind in kinds:
             if remaining.empty:
@@ -208,10 +246,20 @@ def _facility_lines(lines: pd.DataFrame, out: pd.DataFrame, schedules: FeeSchedu
             out.loc[rows.index, "coinsurance_up"] = system == FacilityPayment.OPPS  # Addendum B rounds the copayment up
             out.loc[rows.index, "release"] = vintage.name
             out.loc[rows.index, "note"] = note
-            apc = np.where(row["apc"].fillna("").astype(str).to_numpy() != "", ", APC " + row["apc"].fillna("").astype(str).to_numpy(), "") \
-                if "apc" in row else np.full(len(rows), "")  # fmt: skip
-            out.loc[rows.index, "edit_reason"] = np.where(is_paid, "Paid (" + indicator + apc + "), national unadjusted rate.",
-                                                          "Packaged (" + indicator + "): no separate facility payment.")  # fmt: skip
+            apc = (
+                np.where(
+                    row["apc"].fillna("").astype(str).to_numpy() != "",
+                    ", APC " + row["apc"].fillna("").astype(str).to_numpy(),
+                    "",
+                )
+                if "apc" in row
+                else np.full(len(rows), "")
+            )
+            out.loc[rows.index, "edit_reason"] = np.where(
+                is_paid,
+                "Paid (" + indicator + apc + "), national unadjusted rate.",
+                "Packaged (" + indicator + "): no separate facility payment.",
+            )
             out.loc[rows.index[~is_paid], "edit"] = Edit.NOT_PAID.value
         if not remaining.empty:
             out.loc[remaining.index, "edit"] = Edit.NOT_PAID.value

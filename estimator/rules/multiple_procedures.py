@@ -28,8 +28,12 @@ def multiple_procedures(t: pd.DataFrame, days: list[dt.date]) -> dict[str, np.nd
     marks. ``t`` has claim_group, day_group, units, unit_fee, tc_fee, pc_fee, mult_proc,
     imaging_family and order."""
     n = len(t)
-    out = {"share_num": np.ones(n, np.int64), "share_den": np.ones(n, np.int64), "reduced": np.zeros(n, bool),
-           "reason": np.full(n, "", dtype=object)}  # fmt: skip
+    out = {
+        "share_num": np.ones(n, np.int64),
+        "share_den": np.ones(n, np.int64),
+        "reduced": np.zeros(n, bool),
+        "reason": np.full(n, "", dtype=object),
+    }
     day_group = t["day_group"].to_numpy()
     for group in np.unique(day_group[t["eligible"].to_numpy()]):
         rules = parameter("pfs/multiple_procedure_reduction", days[group]).value
@@ -53,9 +57,24 @@ def _ranked(t: pd.DataFrame, members: np.ndarray, fee: str) -> pd.DataFrame:
     running = np.cumsum(units)
     first_of_claim = np.repeat(starts, sizes)
     before = running - units - (running[first_of_claim] - units[first_of_claim])
-    return pd.DataFrame({"row": rows, "units": units, "before": before, "all": np.repeat(np.add.reduceat(units, starts), sizes)
-                         if len(rows) else units, "mult_proc": t["mult_proc"].to_numpy()[rows], "unit_fee": t["unit_fee"].to_numpy()[rows],
-                         "tc_fee": t["tc_fee"].to_numpy()[rows], "pc_fee": t["pc_fee"].to_numpy()[rows]})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "units": units,
+            "before": before,
+            "all": np.repeat(np.add.reduceat(units, starts), sizes) if len(rows) else units,
+            "mult_proc": t["mult_proc"].to_numpy()[rows],
+            "unit_fee": t["unit_fee"].to_numpy()[rows],
+            "tc_fee": t["tc_fee"].to_numpy()[rows],
+            "pc_fee": t["pc_fee"].to_numpy()[rows],
+        }
+    )
+
+
+def _paid_percent(k: np.ndarray, steps: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
+    """Percent of one unit's fee paid for the first ``k`` units ranked (past the table: the last step)."""
+    k = np.asarray(k)
+    return np.where(k <= len(steps), cumulative[np.minimum(k, len(steps))], cumulative[-1] + (k - len(steps)) * steps[-1])
 
 
 def _ranked_by_fee(t, out, mask, percents: dict, not_applied: dict) -> None:
@@ -73,12 +92,8 @@ def _ranked_by_fee(t, out, mask, percents: dict, not_applied: dict) -> None:
         steps = np.array([int(p) for p in table], np.int64)
         cumulative = np.concatenate([[0], np.cumsum(steps)])
 
-        def upto(k):  # percent paid for the first k units ranked
-            k = np.asarray(k)
-            return np.where(k <= len(steps), cumulative[np.minimum(k, len(steps))], cumulative[-1] + (k - len(steps)) * steps[-1])
-
         before, units = sub["before"].to_numpy()[rows], sub["units"].to_numpy()[rows]
-        total[rows] = upto(before + units) - upto(before)
+        total[rows] = _paid_percent(before + units, steps, cumulative) - _paid_percent(before, steps, cumulative)
         by_report[rows] = before + units > len(steps)
     units = sub["units"].to_numpy()
     reduced = total < 100 * units
@@ -89,11 +104,13 @@ def _ranked_by_fee(t, out, mask, percents: dict, not_applied: dict) -> None:
     rank = sub["before"].to_numpy()[reduced] + 1
     indicator = sub["mult_proc"].to_numpy()[reduced]
     texts = {}
-    for i, key in enumerate(zip(indicator, rank, total[reduced], units[reduced], by_report[reduced])):
+    for i, key in enumerate(zip(indicator, rank, total[reduced], units[reduced], by_report[reduced], strict=True)):
         if key not in texts:
             mult, place, paid, count, report = key
-            text = (f"Multiple procedures (MULT PROC {mult}): ranked {place} by fee schedule amount, paid at "
-                    f"{(Decimal(int(paid)) / int(count)).normalize():f}%.")  # fmt: skip
+            text = (
+                f"Multiple procedures (MULT PROC {mult}): ranked {place} by fee schedule amount, paid at "
+                f"{(Decimal(int(paid)) / int(count)).normalize():f}%."
+            )
             if report:
                 text += " Sixth and later procedures are priced by report by the contractor; the last listed percentage is shown."
             texts[key] = f"{text} {not_applied[mult]}" if mult in not_applied else text
@@ -113,14 +130,19 @@ def _ranked_by_technical_component(t, out, mask, indicator: str, rule: dict) -> 
         return
     sub, later = sub[hit], later[hit]
     units, fee = sub["units"].to_numpy(), sub["unit_fee"].to_numpy()
-    cut = later * (int(rule["technical_reduction"]) * sub["tc_fee"].to_numpy() + int(rule["professional_reduction"]) * sub["pc_fee"].to_numpy())
+    cut = later * (
+        int(rule["technical_reduction"]) * sub["tc_fee"].to_numpy()
+        + int(rule["professional_reduction"]) * sub["pc_fee"].to_numpy()
+    )
     whole = 100 * units * fee
     keep = whole > 0
     index = sub["row"].to_numpy()[keep]
     out["share_num"][index] = (whole - np.minimum(cut, whole))[keep]
     out["share_den"][index] = whole[keep]
     out["reduced"][index] = True
-    out["reason"][index] = (f"Multiple procedures (MULT PROC {indicator}): a later procedure of the session, technical "
-                            f"component reduced {rule['technical_reduction']}%"
-                            + (f", professional component {rule['professional_reduction']}%" if int(rule["professional_reduction"]) else "")
-                            + ".")  # fmt: skip
+    out["reason"][index] = (
+        f"Multiple procedures (MULT PROC {indicator}): a later procedure of the session, technical "
+        f"component reduced {rule['technical_reduction']}%"
+        + (f", professional component {rule['professional_reduction']}%" if int(rule["professional_reduction"]) else "")
+        + "."
+    )
