@@ -11,6 +11,8 @@ does not say what remains). A negative paid amount is a reversal and is not judg
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -191,10 +193,23 @@ def price_frame(
 # -- files: read in chunks, write as we go, all or nothing --------------------------------------
 
 
-def read_chunks(path, rows_per_chunk: int = 1_000_000):
-    """(chunk with a ``_row`` column holding the file's row numbers, bytes read so far) from CSV, Parquet or XLSX."""
-    import csv
+class _ExactReadNeeded(Exception):
+    """The fast reader met a row it cannot keep (a wrong number of fields, a broken quote): the file is
+    read again row by row, so that every bad row is reported with its number and the others priced."""
 
+
+def _delimiter(header_line: str) -> str:
+    return max(",;\t", key=header_line.count) if header_line else ","
+
+
+def _no_bad_rows(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"_row": np.zeros(0, np.int64), "reason": np.zeros(0, dtype=object)})
+
+
+def read_chunks(path, rows_per_chunk: int = 250_000, *, exact: bool = False):
+    """(chunk with a ``_row`` column holding the file's row numbers, rows that cannot be read with their
+    reason, bytes read so far) from CSV (comma, semicolon or tab; UTF-8, else Windows-1252), Parquet or
+    XLSX. ``exact`` reads a CSV row by row (the fallback for a file with malformed rows)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -209,43 +224,111 @@ def read_chunks(path, rows_per_chunk: int = 1_000_000):
         rows = table_rows(path)
         if not rows:
             raise InputError("the workbook is empty", file=path.name)
-        frame = pd.DataFrame(rows[1:], columns=[str(c) for c in rows[0]], dtype=object).fillna("").astype(str)
-        yield frame.assign(_row=np.arange(start, start + len(frame))), path.stat().st_size
+        yield _rows_frame(rows[0], rows[1:], 2), path.stat().st_size
         return
     if suffix == ".parquet":
-        source = pq.ParquetFile(path)
+        try:
+            source = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise InputError(f"not a readable Parquet file ({str(error)[:200]})", file=path.name) from None
         total, rows_total = path.stat().st_size, max(source.metadata.num_rows, 1)
         for batch in source.iter_batches(rows_per_chunk):
             batch = batch.cast(pa.schema([(n, pa.string()) for n in batch.schema.names]))
             frame = batch.to_pandas().fillna("")
-            yield frame.assign(_row=np.arange(start, start + len(frame))), total * (start - 2 + len(frame)) // rows_total
+            yield (
+                (frame.assign(_row=np.arange(start, start + len(frame))), _no_bad_rows(list(frame.columns))),
+                total * (start - 2 + len(frame)) // rows_total,
+            )
             start += len(frame)
         return
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
-        header = next(csv.reader([handle.readline()]), [])
-    if not header:
+    raw = path.read_bytes()
+    try:
+        text, encoding = raw.decode("utf-8-sig"), "utf8"
+    except UnicodeDecodeError:
+        text, encoding = raw.decode("cp1252", errors="replace"), "cp1252"
+    header_line = text.split("\n", 1)[0].rstrip("\r")
+    if not header_line.strip():
         raise InputError("the file is empty", file=path.name)
+    delimiter = _delimiter(header_line)
+    header = next(csv.reader([header_line], delimiter=delimiter))
+    if exact:
+        yield from _exact_chunks(text, delimiter, rows_per_chunk, len(raw), path.name)
+        return
+
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=32 << 20),
+            read_options=pacsv.ReadOptions(block_size=32 << 20, encoding=encoding),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header}, strings_can_be_null=False),
         )
-        pending, size = [], path.stat().st_size
-        with open(path, "rb") as handle:  # bytes per line, from the first megabyte, for the progress figure
-            sample = handle.read(1 << 20)
-        line_bytes = len(sample) / max(sample.count(b"\n"), 1)
+        pending, size = [], len(raw)
+        line_bytes = len(raw[: 1 << 20]) / max(raw[: 1 << 20].count(b"\n"), 1)  # for the progress figure
         for batch in reader:
             pending.append(batch)
             if sum(len(b) for b in pending) >= rows_per_chunk:
                 frame = pa.Table.from_batches(pending).to_pandas()
-                yield frame.assign(_row=np.arange(start, start + len(frame))), min(size, int((start + len(frame)) * line_bytes))
+                yield (
+                    (frame.assign(_row=np.arange(start, start + len(frame))), _no_bad_rows(header)),
+                    min(size, int((start + len(frame)) * line_bytes)),
+                )
                 start, pending = start + len(frame), []
         if pending:
             frame = pa.Table.from_batches(pending).to_pandas()
-            yield frame.assign(_row=np.arange(start, start + len(frame))), size
-    except pa.ArrowInvalid as error:
-        raise InputError(f"not a readable CSV file ({error})", file=path.name) from None
+            yield (frame.assign(_row=np.arange(start, start + len(frame))), _no_bad_rows(header)), size
+    except pa.ArrowInvalid:
+        raise _ExactReadNeeded() from None
+
+
+def _exact_chunks(text: str, delimiter: str, rows_per_chunk: int, size: int, name: str):
+    """Row by row with the csv module: a row with the wrong number of fields, or one the csv module
+    cannot read, is reported with its row number and the reading goes on."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = next(reader)
+    rows, numbers, bad, number = [], [], [], 1
+    while True:
+        number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            bad.append((number, f"row cannot be read ({error})"))
+            continue
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            bad.append((number, f"row has {len(row)} fields; the header has {len(header)}"))
+            continue
+        rows.append(row)
+        numbers.append(number)
+        if len(rows) >= rows_per_chunk:
+            yield _chunk(header, rows, numbers, bad), size * number // max(number + 1, 1)
+            rows, numbers, bad = [], [], []
+    yield _chunk(header, rows, numbers, bad), size
+
+
+def _chunk(header: list[str], rows: list[list[str]], numbers: list[int], bad: list[tuple[int, str]]):
+    frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header, dtype=object)
+    return frame.assign(_row=np.array(numbers, np.int64)), pd.DataFrame(bad, columns=["_row", "reason"]).astype(
+        {"_row": np.int64}
+    )
+
+
+def _rows_frame(header: list, rows: list[list], first: int):
+    """A sheet's rows as a chunk: rows with more filled cells than the header are reported, shorter ones padded."""
+    header = [str(c) for c in header]
+    kept, numbers, bad = [], [], []
+    for number, row in enumerate(rows, first):
+        cells = ["" if c is None else str(c) for c in row]
+        if not any(c.strip() for c in cells):
+            continue
+        if any(c.strip() for c in cells[len(header) :]):
+            bad.append((number, f"row has {len(cells)} cells; the header has {len(header)}"))
+            continue
+        kept.append((cells + [""] * len(header))[: len(header)])
+        numbers.append(number)
+    return _chunk(header, kept, numbers, bad)
 
 
 class Output:
@@ -298,6 +381,11 @@ class Output:
         if self.writer is not None:
             self.writer.close()
         self.temporary.unlink(missing_ok=True)
+
+    def restart(self) -> None:
+        """Forget what was written so far (the file is read again from the start)."""
+        self.abandon()
+        self.writer, self.frames = None, []
 
 
 @dataclass
@@ -392,15 +480,18 @@ def price_file(
         written = writer.submit(write, priced, failed)
         summary.add(priced, failed, amounts)
 
-    try:
+    def read_all(exact: bool) -> None:
         carry, claim = None, None
-        for number, (chunk, done) in enumerate(read_chunks(source, rows_per_chunk)):
+        for number, ((chunk, unreadable), done) in enumerate(read_chunks(source, rows_per_chunk, exact=exact)):
             if number == 0:
                 try:
                     claim = _claim_column(chunk.columns, mapping)
                 except InputError as error:
                     raise InputError(error.message, file=Path(source).name, field=error.field) from None
                 out.user_columns = {c for c in chunk.columns if c != "_row"}
+            if len(unreadable):
+                errors_out.write(unreadable.rename(columns={"_row": "row"}))
+                summary.failed += len(unreadable)
             if carry is not None:
                 chunk = pd.concat([carry, chunk], ignore_index=True)
             chunk, carry = _split_last_claim(chunk, claim)
@@ -412,6 +503,18 @@ def price_file(
             run(carry)
         if written is not None:
             written.result()
+
+    try:
+        try:
+            read_all(exact=False)
+        except _ExactReadNeeded:  # a malformed row: start again, row by row
+            if written is not None:
+                written.result()
+            out.restart()
+            errors_out.restart()
+            summary = Summary()
+            written = None
+            read_all(exact=True)
     except BaseException:
         writer.shutdown(wait=True, cancel_futures=True)
         out.abandon()

@@ -136,7 +136,9 @@ def fee_schedule(day, locality, zip_code, national, all_localities, codes, cf_tr
     for note in basis.notes():
         click.echo(f"note: {note}", err=True)
     if output is None:
-        click.echo(table.to_csv(index=False, lineterminator="\n"), nl=False)
+        from .textio import safe_frame
+
+        click.echo(safe_frame(table).to_csv(index=False, lineterminator="\n"), nl=False)
     else:
         write_table(table, output, "Fee schedule")
 
@@ -248,14 +250,23 @@ def payers_list():
     """One line per saved payer."""
     from .db import Database
 
-    for c in Database().contracts():
+    for c in saved_contracts(Database()):
         basis = {
             "medicare": "Medicare PFS/ASP",
             "percent_of_medicare": f"{c.percent}% of Medicare" + (f" {c.medicare_year}" if c.medicare_year else " (rolling)"),
             "fee_schedule": f"fee schedule ({len(c.fees)} codes)",
             "percent_of_charges": f"{c.percent}% of charges",
-        }[c.method]
-        click.echo(f"{c.payer:40} {c.kind:19} {basis}{'  [example]' if c.example else ''}")
+            "dollars_per_rvu": f"${c.dollars_per_rvu} per RVU",
+        }[c.method.value]
+        click.echo(f"{c.payer:40} {c.kind.value:19} {basis}{'  [example]' if c.example else ''}")
+
+
+def saved_contracts(database) -> list:
+    """The saved payers that read as contracts; each one that does not is named on stderr."""
+    contracts = database.contracts()
+    for problem in database.broken:
+        click.echo(f"warning: {problem}", err=True)
+    return contracts
 
 
 @payers.command("show")
@@ -275,8 +286,9 @@ def payers_import(file, replace):
     """Add contracts from a YAML or JSON file (all or none)."""
     from .contracts import load_contracts
     from .db import Database
+    from .textio import read_text
 
-    contracts = load_contracts(file.read_text(encoding="utf-8"), file.name)
+    contracts = load_contracts(read_text(file), file.name)
     Database().add_contracts(contracts, replace=replace)
     click.echo(f"imported {len(contracts)} contract(s): {', '.join(c.payer for c in contracts)}")
 
@@ -288,9 +300,9 @@ def payers_export(output):
     from .contracts import dump_contracts
     from .db import Database
 
-    text = dump_contracts(Database().contracts(), as_json=bool(output and output.suffix.lower() == ".json"))
+    text = dump_contracts(saved_contracts(Database()), as_json=bool(output and output.suffix.lower() == ".json"))
     if output:
-        output.write_text(text, encoding="utf-8")
+        write_file(output, text.encode("utf-8"))
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
@@ -347,15 +359,15 @@ def practice_import(file):
     """Replace the practice from a YAML or JSON file."""
     from .contracts import Practice
     from .db import Database
+    from .textio import load_yaml, read_text
 
+    data = load_yaml(read_text(file), file.name)
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise InputError(f"not valid YAML/JSON ({error})", file=file.name) from None
-    if not isinstance(data, dict):
-        raise InputError("the practice must be a mapping of fields", file=file.name)
-    Database().save_practice(Practice.from_dict(data))
-    click.echo(f"saved practice {data['name']}")
+        practice = Practice.from_dict(data)
+    except InputError as error:
+        raise InputError(error.message, file=file.name, field=error.field) from None
+    Database().save_practice(practice)
+    click.echo(f"saved practice {practice.name}")
 
 
 @main.command("compare")
@@ -377,7 +389,7 @@ def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, *
     practice_ = database.practice()
     if nonpar:
         practice_ = replace(practice_, participating=False)
-    contracts = database.contracts()
+    contracts = saved_contracts(database)
     if payer_names:
         contracts = [database.contract(n.strip()) for n in payer_names.split(",")]
     where = {k: v for k, v in (("zip_code", practice_.zip_code), ("locality", practice_.locality)) if v}
@@ -429,15 +441,28 @@ def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, *
         write_table(lines, output, "Payer comparison")
 
 
+def write_file(output: Path, content: bytes) -> None:
+    """Write all of ``content`` or nothing: a temporary file renamed into place."""
+    if not output.parent.is_dir():
+        raise InputError("no such folder", file=output.parent, field="--output")
+    temporary = output.with_name(f".{output.name}.partial")
+    try:
+        temporary.write_bytes(content)
+        temporary.replace(output)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise InputError(f"cannot write the file ({error.strerror})", file=output, field="--output") from None
+
+
 def write_table(table: pd.DataFrame, output: Path, title: str) -> None:
     from .textio import safe_frame
 
     if output.suffix.lower() == ".csv":
-        safe_frame(table).to_csv(output, index=False, lineterminator="\n")
+        write_file(output, safe_frame(table).to_csv(index=False, lineterminator="\n").encode("utf-8"))
     elif output.suffix.lower() == ".xlsx":
         from .xlsx import table_workbook
 
-        output.write_bytes(table_workbook(table, title))
+        write_file(output, table_workbook(table, title))
     else:
         raise InputError("the output must end in .csv or .xlsx", field="--output")
     click.echo(f"wrote {len(table)} rows to {output}", err=True)
@@ -452,7 +477,7 @@ def forecast_command(scenario_file, output):
     from .forecast import load_scenario_file, run, summary
 
     database = Database()
-    table = run(FeeSchedules(), load_scenario_file(scenario_file), database.contracts(), database.practice())
+    table = run(FeeSchedules(), load_scenario_file(scenario_file), saved_contracts(database), database.practice())
     click.echo(summary(table).to_string(index=False))
     if output:
         write_table(table, output, "Forecast")
@@ -470,6 +495,8 @@ def forecast_command(scenario_file, output):
 @click.option("--per-patient", default="3", show_default=True, help="Sessions per patient per year.")
 def excel_command(file, output, codes, all_codes, months, volume, growth, per_patient, nonpar, day, **flags):
     """An Excel model (live formulas) of the session across the saved payers, with fee schedule and forecast."""
+    from dataclasses import replace
+
     from .db import Database
     from .excel import ForecastInputs, estimate_workbook
     from .session import Session
@@ -479,6 +506,8 @@ def excel_command(file, output, codes, all_codes, months, volume, growth, per_pa
         raise InputError("the output must end in .xlsx", field="--output")
     database = Database()
     practice_ = database.practice()
+    if nonpar:
+        practice_ = replace(practice_, participating=False)
     where = {k: v for k, v in (("zip_code", practice_.zip_code), ("locality", practice_.locality)) if v}
     data = session_data(where | (read_json(file) if file else {}), day, nonpar, flags)
     forecast = ForecastInputs(
@@ -490,13 +519,13 @@ def excel_command(file, output, codes, all_codes, months, volume, growth, per_pa
     content = estimate_workbook(
         FeeSchedules(),
         Session.from_dict(data),
-        database.contracts(),
+        saved_contracts(database),
         practice_,
         codes=codes.split(",") if codes else None,
         all_codes=all_codes,
         forecast=forecast,
     )
-    output.write_bytes(content)
+    write_file(output, content)
     click.echo(f"wrote {output} ({len(content):,} bytes)")
 
 
@@ -526,7 +555,7 @@ def price_claims(source, output, errors_path, mapping, tolerance, engine, schedu
 
     pairs = dict(item.partition("=")[::2] for item in mapping)
     database = Database()
-    book = Book(FeeSchedules(), {c.payer: c for c in database.contracts()}, database.practice())
+    book = Book(FeeSchedules(), {c.payer: c for c in saved_contracts(database)}, database.practice())
     limit = Fraction(decimal_field(tolerance, "--tolerance", places=2, low=0, high=1_000_000))
     if engine == "dask":
         summary = price_file_dask(

@@ -14,9 +14,7 @@ Addendum B, OPPS cap and ASC Addenda AA/BB files themselves.
 from __future__ import annotations
 
 import calendar
-import csv
 import datetime as dt
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -26,7 +24,7 @@ import pandas as pd
 
 from .errors import InputError
 from .money import bad_decimal_rows, decimal_text
-from .uploads import decode, xlsx_rows
+from .uploads import csv_rows, decode, xlsx_rows
 
 HCPCS = r"[0-9A-Z]{4}[0-9A-Z]"
 MODIFIER = r"(?:[0-9A-Z]{2})?"
@@ -321,7 +319,7 @@ def read_rows(path: Path) -> list[list[str]]:
         return _mue_json(text, path)
     if suffix == ".txt" and re.match(r"[A-Z]{2}\d{5}\d{5}\d{2}", text):
         return _zip5_fixed_width(text)
-    return list(csv.reader(io.StringIO(text)))
+    return csv_rows(text, path.name)
 
 
 # -- finding the layout, the header and the data rows --------------------------------------
@@ -405,8 +403,8 @@ def _check_column(column: Column, values: pd.Series, numbers: pd.Series, path: P
         bad = ~text.str.fullmatch(column.pattern) & ~blank
         expected = f"a code of the form {column.pattern!r}"
     else:
-        bad = pd.Series(False, index=text.index)
-        expected = "text"
+        bad = text.str.contains(r"[\x00-\x08\x0b-\x1f\x7f]", regex=True)
+        expected = "text without control characters"
     if not column.blank_ok and not (column.kind == "code" and re.fullmatch(column.pattern, "")):
         bad |= blank
     if bad.any():

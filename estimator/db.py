@@ -111,6 +111,25 @@ EXAMPLE_CONTRACTS = [
 ]
 
 
+def _contract(text: str) -> Contract:
+    try:
+        return Contract.from_dict(json.loads(text))
+    except (ValueError, TypeError) as error:  # InputError is a ValueError
+        raise InputError(str(error)[:300]) from None
+
+
+def _database_error(error: sqlite3.Error, path: Path) -> InputError:
+    """What a user can do about a database fault."""
+    code = getattr(error, "sqlite_errorname", "")
+    if code.startswith("SQLITE_READONLY"):
+        return InputError("the practice database is read-only: nothing was saved (check the file's permissions)", file=path)
+    if code.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) or "no such" in str(error):
+        return InputError(f"the practice database is damaged ({error}); move the file aside to start a new one", file=path)
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return InputError("the practice database is busy (another program is saving); try again", file=path)
+    return InputError(f"the practice database cannot be used ({error})", file=path)
+
+
 def database_path() -> Path:
     return Path(os.environ.get("TPI_ESTIMATOR_DB") or user_data_dir() / "practice.sqlite3")
 
@@ -124,7 +143,13 @@ class Database:
 
     def __init__(self, path: Path | None = None, *, seed_examples: bool = True):
         self.path = Path(path or database_path())
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.broken: list[str] = []  # saved payers that no longer read as a contract (see contracts())
+        if self.path.is_dir():
+            raise InputError("is a folder, not a database file (set TPI_ESTIMATOR_DB to a file)", file=self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InputError(f"cannot create the database folder ({error.strerror})", file=self.path.parent) from None
         with self.transaction() as connection:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
@@ -140,16 +165,30 @@ class Database:
 
     @contextmanager
     def transaction(self):
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        """One BEGIN IMMEDIATE transaction; a database that cannot be read or written is an InputError
+        naming the file, never a traceback."""
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("BEGIN IMMEDIATE")
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error as error:
+            raise InputError(f"the practice database cannot be opened ({error})", file=self.path) from None
+        try:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise _database_error(error, self.path) from None
             try:
                 yield connection
+            except sqlite3.Error as error:
+                connection.execute("ROLLBACK")
+                raise _database_error(error, self.path) from None
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
-            connection.execute("COMMIT")
+            try:
+                connection.execute("COMMIT")
+            except sqlite3.Error as error:
+                raise _database_error(error, self.path) from None
         finally:
             connection.close()
 
@@ -163,7 +202,10 @@ class Database:
             row = connection.execute("SELECT data FROM practice WHERE id = 1").fetchone()
         if row is None:
             raise InputError("no practice is saved yet", field="practice")
-        return Practice.from_dict(json.loads(row[0]))
+        try:
+            return Practice.from_dict(json.loads(row[0]))
+        except (ValueError, TypeError) as error:
+            raise InputError(f"the saved practice cannot be read ({error}); import it again", file=self.path) from None
 
     def save_practice(self, practice: Practice) -> None:
         with self.transaction() as connection:
@@ -179,16 +221,24 @@ class Database:
 
     # payers
     def contracts(self) -> list[Contract]:
+        """Every saved payer that reads as a valid contract. A row broken by hand (or by an older
+        version) is left out and named in ``broken``, so one bad payer never stops the others."""
         with self.transaction() as connection:
-            rows = connection.execute("SELECT contract FROM payers ORDER BY id").fetchall()
-        return [Contract.from_dict(json.loads(r[0])) for r in rows]
+            rows = connection.execute("SELECT name, contract FROM payers ORDER BY id").fetchall()
+        contracts, self.broken = [], []
+        for name, text in rows:
+            try:
+                contracts.append(_contract(text))
+            except InputError as error:
+                self.broken.append(f"saved payer {name!r} cannot be read ({error}); edit or delete it")
+        return contracts
 
     def contract(self, name: str) -> Contract:
         with self.transaction() as connection:
             row = connection.execute("SELECT contract FROM payers WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise InputError(f"no payer named {name!r}", field="payer")
-        return Contract.from_dict(json.loads(row[0]))
+        return _contract(row[0])
 
     def add_contracts(self, contracts: list[Contract], *, replace: bool = False) -> None:
         """Add payers (all or none). A name already taken is an error unless ``replace``."""

@@ -108,6 +108,12 @@ def write_vintage(
             "give them (--effective-from YYYY-MM-DD --effective-to YYYY-MM-DD --vintage NAME)",
             file=parsed.path.name,
         )
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}", str(facts["vintage"])) or ".." in str(facts["vintage"]):
+        raise InputError(
+            f"{str(facts['vintage'])[:60]!r} is not a vintage name (letters, digits, _ . -, at most 40)",
+            file=parsed.path.name,
+            field="--vintage",
+        )
     if facts["effective_from"] > facts["effective_to"]:
         raise InputError("effective_from is after effective_to", file=parsed.path.name)
     folder = Path(root) / "tables" / parsed.layout.kind / facts["vintage"]

@@ -43,6 +43,8 @@ def check_xlsx(path: Path) -> None:
     if sum(m.file_size for m in members) > MAX_UNCOMPRESSED_BYTES:
         raise InputError("the workbook expands to more than 500 MB (a zip bomb?)", file=name)
     for member in members:
+        if member.filename.startswith(("/", "\\")) or ".." in member.filename.replace("\\", "/").split("/"):
+            raise InputError(f"part {member.filename[:80]!r} points outside the workbook", file=name)
         if member.file_size > MAX_RATIO * max(member.compress_size, 1) and member.file_size > 2**20:
             raise InputError(f"part {member.filename} is compressed more than {MAX_RATIO}:1 (a zip bomb?)", file=name)
         if member.filename.lower().endswith("vbaproject.bin"):
@@ -72,6 +74,12 @@ def xlsx_rows(path: Path) -> list[list[str]]:
 
 
 def decode(raw: bytes) -> str:
+    """Text of a file: UTF-16 with its byte-order mark (Excel's "Unicode text"), UTF-8, else Windows-1252."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)
@@ -89,7 +97,22 @@ def table_rows(path: Path) -> list[list[str]]:
         return xlsx_rows(path)
     if path.stat().st_size > MAX_FILE_BYTES:
         raise InputError(f"larger than {MAX_FILE_BYTES // 2**20} MB", file=path.name)
-    return list(csv.reader(io.StringIO(decode(path.read_bytes()))))
+    return csv_rows(decode(path.read_bytes()), path.name)
+
+
+def csv_rows(text: str, name: str) -> list[list[str]]:
+    """Rows of a delimited text file: comma, semicolon or tab (Excel's "Unicode text"), found from the
+    first lines; a field longer than the csv module allows is an InputError naming the row."""
+    sample = "\n".join(text.splitlines()[:20])
+    delimiter = max(",;\t", key=sample.count) if sample else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows = []
+    try:
+        for row in reader:
+            rows.append(row)
+    except csv.Error as error:
+        raise InputError(f"not a readable delimited text file ({error})", file=name, row=reader.line_num) from None
+    return rows
 
 
 CODE_HEADERS = ("hcpcs", "code", "cpt", "cpt/hcpcs", "hcpcs code", "procedure code")
