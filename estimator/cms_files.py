@@ -128,7 +128,7 @@ LAYOUTS: dict[str, Layout] = {
             "Geographic practice cost indices (Addendum E)",
             r"GEOGRAPHIC PRACTICE COST INDICES",
             (
-                _code("carrier", (r"MEDICARE ADMINISTRATIVE CONTRACTOR \(MAC\)",), r"\d{1,5}", pad=5),
+                _code("carrier", (r"MEDICARE ADMINISTRATIVE CONTRACTOR(?: \(MAC\))?", "MAC", "CARRIER"), r"\d{1,5}", pad=5),
                 _code("state", ("STATE",), r"[A-Z]{2}"),
                 _code("locality", ("LOCALITY NUMBER",), r"\d{1,2}", pad=2),
                 _text("locality_name", ("LOCALITY NAME",)),
@@ -335,10 +335,19 @@ def _header_names(rows: list[list[str]], index: int, depth: int) -> list[str]:
     return [_fold(" ".join(r[c] for r in stack if c < len(r))) for c in range(width)]
 
 
+def _aliases(name: str) -> tuple[str, ...]:
+    """A header as written and as a re-save may write it: without a trailing parenthesis ("LOCALITY NAME
+    (MAC)"), footnote stars or a trailing colon."""
+    bare = re.sub(r"\s*\([^()]*\)$", "", name).rstrip("*: ").strip()
+    return (name, bare) if bare and bare != name else (name,)
+
+
 def _match_columns(layout: Layout, names: list[str]) -> dict[str, int] | None:
     found: dict[str, int] = {}
     for column in layout.columns:
-        hits = [i for i, name in enumerate(names) if any(re.fullmatch(h, name) for h in column.headers)]
+        hits = [
+            i for i, name in enumerate(names) if any(re.fullmatch(h, alias) for h in column.headers for alias in _aliases(name))
+        ]
         if hits:
             found[column.name] = hits[0]
         elif column.required:

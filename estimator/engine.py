@@ -231,7 +231,7 @@ def normalise(lines: pd.DataFrame, contracts: Mapping[str, Contract]) -> tuple[p
     codes, text = _uniques(lines, "payer")
     payer = np.array([names.get(v.lower(), "") for v in text], dtype=object)
     t["payer"] = _category(codes, payer)
-    message = np.array([f"payer is not a saved payer: {v}" for v in text], dtype=object)
+    message = np.array([f"payer is not a saved payer: {v[:60]}" + ("..." if len(v) > 60 else "") for v in text], dtype=object)
     errors.add(payer[codes] == "", message[codes], "payer")
     billed = pd.array(lines["billed"], dtype="Int64") if "billed" in lines else pd.array([None] * n, dtype="Int64")
     t["billed_known"] = ~np.asarray(pd.isna(billed))

@@ -119,6 +119,8 @@ def load_json(text: str, source: object) -> Any:
 
 def plain_text(value: Any, field: str, *, max_length: int, required: bool = True) -> str:
     """A name or short field: text without control characters, at most ``max_length`` characters."""
+    if not isinstance(value, str | int | type(None)) or isinstance(value, bool):
+        raise InputError(f"must be text, not {type(value).__name__}", field=field)
     text = "" if value is None else str(value).strip()
     if required and not text:
         raise InputError(f"{field} is required", field=field)
