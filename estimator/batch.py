@@ -87,10 +87,14 @@ class Book:
 
 
 def _money(text: pd.Series, signed: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Dollar text ($ and commas allowed) -> cents, known, bad; blank is 'not given'. Parsed once per
-    distinct value."""
+    """Dollar text ($ and thousands commas allowed) -> cents, known, bad; blank is 'not given'. A decimal
+    comma, as a European export writes it ("150,00", "1.234,56"), is read as the decimal point: a comma
+    before one or two final digits is never a thousands separator. Parsed once per distinct value."""
     codes, uniques = pd.factorize(text.fillna("").astype(str), use_na_sentinel=False)
-    clean = pd.Series(uniques, dtype=object).astype(str).str.replace(r"[$,\s]", "", regex=True)
+    clean = pd.Series(uniques, dtype=object).astype(str).str.replace(r"[$\s]", "", regex=True)
+    comma = clean.str.fullmatch(r"-?(?:\d{1,3}(?:\.\d{3})+|\d*),\d{1,2}")
+    clean = clean.where(~comma, clean.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+    clean = clean.str.replace(",", "", regex=False)
     negative = clean.str.startswith("-") if signed else pd.Series(False, index=clean.index)
     clean = clean.str.lstrip("-").where(negative, clean)
     given = clean.ne("")
@@ -105,6 +109,7 @@ def _strings(values: pd.Series, rows: np.ndarray) -> pd.api.extensions.Extension
     return categories.take(values.cat.codes.to_numpy()[rows])
 
 
+ENGINE_FIELDS = {"code": "hcpcs", "claim": "claim_id"}  # the engine's input names that differ from a claim file's
 STATUS = pd.array(["", "no", "yes", "reversal"], dtype="str")
 
 
@@ -121,7 +126,8 @@ def price_frame(
     def text(name: str) -> pd.Series:
         return lines[name] if name in lines else pd.Series("", index=lines.index)
 
-    billed, billed_known, billed_bad = _money(text("billed"))
+    billed, billed_known, billed_bad = _money(text("billed"), signed=True)
+    reversal_charge = billed_known & (billed < 0)
     paid, paid_known, paid_bad = _money(text("paid"), signed=True)
     table = pd.DataFrame(
         {
@@ -134,25 +140,33 @@ def price_frame(
             "zip_code": text("zip_code"),
             "locality": text("locality"),
             "payer": text("payer"),
-            "billed": pd.arrays.IntegerArray(billed, ~billed_known),
+            "billed": pd.arrays.IntegerArray(np.maximum(billed, 0), ~billed_known),
             "participating": book.practice.participating,
             "cf_track": book.practice.cf_track,
         },
         index=lines.index,
     )
     priced = engine.price(table, engine.Book(book.schedules, book.contracts)).lines
-    ok = (priced["error"] == "").to_numpy() & ~billed_bad & ~paid_bad
+    engine_error = (priced["error"] != "").to_numpy()
+    ok = ~engine_error & ~billed_bad & ~paid_bad & ~reversal_charge
     bad_rows = np.flatnonzero(~ok)
-    errors = priced["error"].to_numpy(dtype=object)[bad_rows]
-    errors = np.where(
-        errors != "",
-        errors,
-        np.where(
-            billed_bad[bad_rows],
+    reasons = np.select(
+        [engine_error, billed_bad, reversal_charge],
+        [
+            priced["error"].to_numpy(dtype=object),
             "billed charge is not an amount with at most 2 decimals",
-            "paid amount is not an amount with at most 2 decimals",
-        ),
-    )
+            "a negative billed charge reverses an earlier line; reversals are not priced (the original line is)",
+        ],
+        "paid amount is not an amount with at most 2 decimals",
+    )[bad_rows]
+    fields = np.select(
+        [engine_error, billed_bad | reversal_charge],
+        [
+            priced["error_field"].astype(object).map(ENGINE_FIELDS).fillna(priced["error_field"].astype(object)).to_numpy(),
+            "billed",
+        ],
+        "paid",
+    )[bad_rows]
     rows = np.flatnonzero(ok)
     reversal = paid_known & (paid < 0)
     payment = priced["payer_payment"].to_numpy(np.int64) - priced["sequestration"].to_numpy(np.int64)
@@ -176,7 +190,7 @@ def price_frame(
             else pd.Categorical.from_codes(priced[column].cat.codes.to_numpy()[rows], categories=priced[column].cat.categories)
         )
     bad = lines.iloc[bad_rows][["_row"]].copy()
-    bad["reason"] = errors
+    bad["field"], bad["reason"] = fields, reasons
     amounts = pd.DataFrame(
         {
             "payer": _strings(priced["payer"], rows),
@@ -203,7 +217,7 @@ def _delimiter(header_line: str) -> str:
 
 
 def _no_bad_rows(columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({"_row": np.zeros(0, np.int64), "reason": np.zeros(0, dtype=object)})
+    return pd.DataFrame({"_row": np.zeros(0, np.int64), "field": np.zeros(0, dtype=object), "reason": np.zeros(0, dtype=object)})
 
 
 def read_chunks(path, rows_per_chunk: int = 250_000, *, exact: bool = False):
@@ -251,7 +265,7 @@ def read_chunks(path, rows_per_chunk: int = 250_000, *, exact: bool = False):
         raise InputError("the file is empty", file=path.name)
     delimiter = _delimiter(header_line)
     header = next(csv.reader([header_line], delimiter=delimiter))
-    if exact:
+    if exact or _longest_line(raw) > csv.field_size_limit():  # the csv module reports an over-long field by row
         yield from _exact_chunks(text, delimiter, rows_per_chunk, len(raw), path.name)
         return
 
@@ -280,6 +294,11 @@ def read_chunks(path, rows_per_chunk: int = 250_000, *, exact: bool = False):
         raise _ExactReadNeeded() from None
 
 
+def _longest_line(raw: bytes) -> int:
+    ends = np.flatnonzero(np.frombuffer(raw, np.uint8) == 10)
+    return int(np.diff(ends, prepend=-1, append=len(raw)).max(initial=0))
+
+
 def _exact_chunks(text: str, delimiter: str, rows_per_chunk: int, size: int, name: str):
     """Row by row with the csv module: a row with the wrong number of fields, or one the csv module
     cannot read, is reported with its row number and the reading goes on."""
@@ -293,12 +312,12 @@ def _exact_chunks(text: str, delimiter: str, rows_per_chunk: int, size: int, nam
         except StopIteration:
             break
         except csv.Error as error:
-            bad.append((number, f"row cannot be read ({error})"))
+            bad.append((number, "", f"row cannot be read ({error})"))
             continue
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            bad.append((number, f"row has {len(row)} fields; the header has {len(header)}"))
+            bad.append((number, "", f"row has {len(row)} fields; the header has {len(header)}"))
             continue
         rows.append(row)
         numbers.append(number)
@@ -308,9 +327,9 @@ def _exact_chunks(text: str, delimiter: str, rows_per_chunk: int, size: int, nam
     yield _chunk(header, rows, numbers, bad), size
 
 
-def _chunk(header: list[str], rows: list[list[str]], numbers: list[int], bad: list[tuple[int, str]]):
+def _chunk(header: list[str], rows: list[list[str]], numbers: list[int], bad: list[tuple[int, str, str]]):
     frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header, dtype=object)
-    return frame.assign(_row=np.array(numbers, np.int64)), pd.DataFrame(bad, columns=["_row", "reason"]).astype(
+    return frame.assign(_row=np.array(numbers, np.int64)), pd.DataFrame(bad, columns=["_row", "field", "reason"]).astype(
         {"_row": np.int64}
     )
 
@@ -324,7 +343,7 @@ def _rows_frame(header: list, rows: list[list], first: int):
         if not any(c.strip() for c in cells):
             continue
         if any(c.strip() for c in cells[len(header) :]):
-            bad.append((number, f"row has {len(cells)} cells; the header has {len(header)}"))
+            bad.append((number, "", f"row has {len(cells)} cells; the header has {len(header)}"))
             continue
         kept.append((cells + [""] * len(header))[: len(header)])
         numbers.append(number)
@@ -528,10 +547,14 @@ def price_file(
 
 def _price_chunk(chunk: pd.DataFrame, mapping, book: Book, tolerance) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Price a chunk in its own column names; returns (input rows + the added columns, errors, amounts)."""
-    chunk = chunk.reset_index(drop=True)
     names = column_map([c for c in chunk.columns if c != "_row"], mapping)
+    header = np.logical_and.reduce([chunk[c].astype(str).str.strip().eq(c.strip()).to_numpy() for c in names])
+    repeated = chunk[header][["_row"]].assign(field="", reason="a copy of the header row (files joined together?)")
+    chunk = chunk[~header].reset_index(drop=True)
     standard = chunk.rename(columns=names)[list(names.values()) + ["_row"]]
     rows, added, failed, amounts = price_frame(standard, book, tolerance)
+    failed["field"] = failed["field"].map({v: k for k, v in names.items()}).fillna(failed["field"])
+    failed = pd.concat([repeated, failed]).sort_values("_row", kind="stable") if len(repeated) else failed
     return pd.concat([chunk.iloc[rows].reset_index(drop=True), added], axis=1), failed, amounts
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -182,6 +183,18 @@ def read_json(file: Path):
     return load_json(read_text(file), file.name)
 
 
+@contextmanager
+def naming(file: Path | None):
+    """An error about the session read from ``file`` names the file (the field is already named); one
+    about the saved payers does not."""
+    try:
+        yield
+    except InputError as error:
+        if file is None or error.file or error.field == "payers":
+            raise
+        raise InputError(error.message, file=file.name, row=error.row, field=error.field) from None
+
+
 def session_data(data: dict, day, nonpar, flags: dict) -> dict:
     """A session's fields from a JSON object, overridden by command-line flags."""
     if not isinstance(data, dict):
@@ -206,7 +219,8 @@ def session_command(file, as_json, nonpar, day, **flags):
     from .session import Session, estimate
 
     data = session_data(read_json(file) if file else {}, day, nonpar, flags)
-    claim = estimate(FeeSchedules(), Session.from_dict(data))
+    with naming(file):
+        claim = estimate(FeeSchedules(), Session.from_dict(data))
     if as_json:
         click.echo(claim.to_json())
         return
@@ -359,15 +373,41 @@ def practice_import(file):
     """Replace the practice from a YAML or JSON file."""
     from .contracts import Practice
     from .db import Database
+    from .pfs import check_location
     from .textio import load_yaml, read_text
 
     data = load_yaml(read_text(file), file.name)
     try:
         practice = Practice.from_dict(data)
+        check_location(FeeSchedules(), practice.zip_code, practice.locality)
     except InputError as error:
         raise InputError(error.message, file=file.name, field=error.field) from None
     Database().save_practice(practice)
     click.echo(f"saved practice {practice.name}")
+
+
+def mix_items(schedules, mix: list, base: dict, day, flags: dict, codes: str | None) -> list:
+    """The comparison items of a session mix; an error names the mix entry (its row)."""
+    from .compare import codes_item, session_item
+    from .session import Session
+
+    items = []
+    for number, entry in enumerate(mix, start=1):
+        try:
+            count = entry.get("count", 1) if isinstance(entry, dict) else None
+            if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 1_000_000:
+                raise InputError(f"{str(count)[:20]!r}: a count is a whole number of sessions from 1 to 1,000,000", field="count")
+            if not isinstance(entry.get("session", {}), dict):
+                raise InputError("each session of a mix must be a JSON object", field="session")
+            data = session_data(base | entry.get("session", {}), day, None, flags)
+            if codes:
+                data.setdefault("muscle_count", 1)
+            session = Session.from_dict(data)
+            items.append(codes_item(codes.split(","), session, count) if codes else session_item(schedules, session, count))
+        except InputError as error:
+            where = f"mix entry {number}: " if len(mix) > 1 else ""
+            raise InputError(where + error.message, file=error.file, row=error.row, field=error.field) from None
+    return items
 
 
 @main.command("compare")
@@ -381,9 +421,8 @@ def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, *
     """Compare saved payers for one session, a session mix ({"mix": [{"count": N, "session": {...}}]}) or --codes."""
     from dataclasses import replace
 
-    from .compare import codes_item, compare, session_item
+    from .compare import compare
     from .db import Database
-    from .session import Session
 
     database, schedules = Database(), FeeSchedules()
     practice_ = database.practice()
@@ -400,19 +439,9 @@ def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, *
     mix = raw.get("mix", [{"count": 1, "session": raw}])
     if not isinstance(mix, list) or not mix or len(mix) > 100:
         raise InputError('a mix is a list of 1 to 100 {"count": N, "session": {...}}', field="mix")
-    items = []
-    for entry in mix:
-        count = entry.get("count", 1) if isinstance(entry, dict) else None
-        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 1_000_000:
-            raise InputError(f"{str(count)[:20]!r}: a count is a whole number of sessions from 1 to 1,000,000", field="mix")
-        if not isinstance(entry.get("session", {}), dict):
-            raise InputError("each session of a mix must be a JSON object", field="mix")
-        data = session_data(base | entry.get("session", {}), day, None, flags)
-        if codes:
-            data.setdefault("muscle_count", 1)
-        session = Session.from_dict(data)
-        items.append(codes_item(codes.split(","), session, count) if codes else session_item(schedules, session, count))
-    totals, lines = compare(schedules, items, contracts, practice_)
+    with naming(file):
+        items = mix_items(schedules, mix, base, day, flags, codes)
+        totals, lines = compare(schedules, items, contracts, practice_)
     shown = totals[
         [
             "rank",
@@ -477,7 +506,8 @@ def forecast_command(scenario_file, output):
     from .forecast import load_scenario_file, run, summary
 
     database = Database()
-    table = run(FeeSchedules(), load_scenario_file(scenario_file), saved_contracts(database), database.practice())
+    with naming(scenario_file):
+        table = run(FeeSchedules(), load_scenario_file(scenario_file), saved_contracts(database), database.practice())
     click.echo(summary(table).to_string(index=False))
     if output:
         write_table(table, output, "Forecast")
@@ -516,15 +546,16 @@ def excel_command(file, output, codes, all_codes, months, volume, growth, per_pa
         growth_percent_per_month=decimal_field(growth, "--growth", low=-100, high=100),
         sessions_per_patient_per_year=decimal_field(per_patient, "--per-patient", low=0, high=52),
     )
-    content = estimate_workbook(
-        FeeSchedules(),
-        Session.from_dict(data),
-        saved_contracts(database),
-        practice_,
-        codes=codes.split(",") if codes else None,
-        all_codes=all_codes,
-        forecast=forecast,
-    )
+    with naming(file):
+        content = estimate_workbook(
+            FeeSchedules(),
+            Session.from_dict(data),
+            saved_contracts(database),
+            practice_,
+            codes=codes.split(",") if codes else None,
+            all_codes=all_codes,
+            forecast=forecast,
+        )
     write_file(output, content)
     click.echo(f"wrote {output} ({len(content):,} bytes)")
 

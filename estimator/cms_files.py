@@ -24,7 +24,7 @@ import pandas as pd
 
 from .errors import InputError
 from .money import bad_decimal_rows, decimal_text
-from .uploads import csv_rows, decode, xlsx_rows
+from .uploads import csv_rows, decode, read_upload
 
 HCPCS = r"[0-9A-Z]{4}[0-9A-Z]"
 MODIFIER = r"(?:[0-9A-Z]{2})?"
@@ -312,9 +312,10 @@ def _mue_json(text: str, path: Path) -> list[list[str]]:
 def read_rows(path: Path) -> list[list[str]]:
     """The file as rows of text cells (csv, xlsx, the ZIP5 fixed-width txt, or a JSON MUE table)."""
     suffix = path.suffix.lower()
-    if suffix == ".xlsx" or path.read_bytes()[:4] == b"PK\x03\x04":
-        return xlsx_rows(path)
-    text = decode(path.read_bytes())
+    content = read_upload(path)
+    if isinstance(content, list):
+        return content
+    text = decode(content)
     if suffix == ".json":
         return _mue_json(text, path)
     if suffix == ".txt" and re.match(r"[A-Z]{2}\d{5}\d{5}\d{2}", text):
@@ -430,6 +431,21 @@ def _check_column(column: Column, values: pd.Series, numbers: pd.Series, path: P
     return text
 
 
+def _check_row_lengths(
+    layout: Layout, positions: dict[str, int], data: list[tuple[int, list[str]]], path: Path, width: int
+) -> None:
+    """A data row that stops before a required column was cut short (a truncated download or an
+    edited line); say so rather than report its first empty cell."""
+    needed = 1 + max(positions[c.name] for c in layout.columns if c.required and not c.blank_ok and c.name in positions)
+    short = next(((number, row) for number, row in data if len(row) < needed), None)
+    if short:
+        raise InputError(
+            f"the row has {len(short[1])} fields where the header has {width}: the file is cut short or the row was edited",
+            file=path.name,
+            row=short[0],
+        )
+
+
 def without_licensed_text(table: pd.DataFrame, layout: Layout) -> pd.DataFrame:
     """Blank the descriptors of CPT and CDT codes (AMA and ADA copyright); keep HCPCS Level II text.
 
@@ -451,6 +467,7 @@ def parse_table(path: Path) -> ParsedFile:
     data = _data_rows(rows, header)
     if not data:
         raise InputError("no data rows below the header", file=path.name, row=header + 1)
+    _check_row_lengths(layout, positions, data, path, len(names))
     numbers = pd.Series([n for n, _ in data])
     table = pd.DataFrame({"_row": numbers})
     for column in layout.columns:

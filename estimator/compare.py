@@ -17,7 +17,7 @@ from .domain import Biller, Kind
 from .engine import Book, Priced, price
 from .errors import InputError
 from .policies import frequency_warnings
-from .session import Claim, Coded, Session, code_session, labels, line_table, priced_claim
+from .session import Claim, Coded, Session, code_session, labels, line_table, part_b_deductible_owed, priced_claim
 from .store import FeeSchedules
 
 REFERENCE = "\x00Medicare par"  # a payer name no user can type (control characters are refused)
@@ -54,7 +54,7 @@ def _deductible(contract: Contract, session: Session) -> Decimal:
     """The deductible still owed on the claim: the session's Part B figure for traditional Medicare, the
     contract's own for every other payer."""
     if contract.kind == Kind.MEDICARE:
-        return session.deductible_remaining or Decimal(0)
+        return part_b_deductible_owed(session)
     return contract.deductible
 
 
@@ -93,7 +93,7 @@ def payer_claims(schedules: FeeSchedules, session: Session, contracts: list[Cont
             item.coded,
             Priced(priced.lines[rows], priced.notes),
             "item 1",
-            session.deductible_remaining if contract.kind == Kind.MEDICARE else contract.deductible,
+            _deductible(contract, session),
         )
         claim.warnings = policy_warnings(item, contract)
         claims[contract.payer] = claim
@@ -103,7 +103,9 @@ def payer_claims(schedules: FeeSchedules, session: Session, contracts: list[Cont
 def _raise_first_error(priced: Priced) -> None:
     failed = priced.lines[~priced.ok]
     if not failed.empty:
-        raise InputError(f"{failed['code'].iloc[0]}: {failed['error'].iloc[0]}", field="codes")
+        first = failed.iloc[0]
+        field = str(first["error_field"]) or "code"
+        raise InputError(f"{first['code']}: {first['error']}" if field == "code" else str(first["error"]), field=field)
 
 
 def policy_warnings(item: Item, contract: Contract) -> list[str]:

@@ -48,7 +48,7 @@ from .contracts import Contract
 from .domain import PLACES_OF_SERVICE, Biller, Category, Edit, Method
 from .errors import InputError
 from .money import ratio_to_cents
-from .parameters import in_force_key
+from .parameters import in_force_key, parameter, parameter_names
 from .rules.contracts import contract_allowed, contract_reasons
 from .rules.cost_sharing import cost_sharing
 from .rules.edits import claim_edits
@@ -246,23 +246,48 @@ def normalise(lines: pd.DataFrame, contracts: Mapping[str, Contract]) -> tuple[p
 # -- the pricing context ----------------------------------------------------------------------------
 
 
-def date_groups(schedules: FeeSchedules, days: np.ndarray) -> tuple[np.ndarray, list[dt.date]]:
+def date_groups(schedules: FeeSchedules, days: np.ndarray) -> tuple[np.ndarray, list[dt.date], np.ndarray]:
     """Dates priced alike share a group: the same CMS files in force (or used as the latest held) and
-    the same start of every dated rule. Returns the group of each date and each group's first date."""
+    the same start of every dated rule. Returns the group of each date (-1: no date, or a date nothing
+    can price), each group's first date, and why each date cannot be priced ("" where it can)."""
     if isinstance(days, pd.Categorical):
         codes, uniques = days.codes, days.categories
     else:
         codes, uniques = pd.factorize(pd.Series(days, dtype=object), use_na_sentinel=True)
     keys: dict[tuple, int] = {}
     representative: list[dt.date] = []
-    group_of = np.zeros(len(uniques), np.int64)
+    group_of = np.zeros(len(uniques) + 1, np.int64)
+    why = np.full(len(uniques) + 1, "", dtype=object)
     for i, day in enumerate(uniques):
         key = in_force_key(schedules, day)
+        why[i] = not_covered(schedules, day) if key[0][0] == "" or key[0][1] or None in key else ""
+        if why[i]:
+            group_of[i] = -1
+            continue
         if key not in keys:
             keys[key] = len(representative)
             representative.append(day)
         group_of[i] = keys[key]
-    return np.where(codes >= 0, group_of[np.maximum(codes, 0)], -1), representative
+    if not representative:  # no line can be priced: the rules still run, over errors only, on a day they know
+        held = schedules.of_kind("pfs_rvu")
+        if not held:
+            raise InputError("no PFS relative value file is loaded", field="date_of_service")
+        representative.append(held[-1].effective_from)
+    at = np.where(codes >= 0, codes, len(uniques))
+    group_of[-1] = -1
+    return group_of[at], representative, why[at]
+
+
+def not_covered(schedules: FeeSchedules, day: dt.date) -> str:
+    """Why nothing can be priced on ``day``: no PFS relative value file in force, or a dated rule with
+    no known value (every rule's values start with the first PFS file held)."""
+    try:
+        schedules.in_force("pfs_rvu", day)
+        for name in parameter_names():
+            parameter(name, day)
+    except InputError as error:
+        return error.message
+    return ""
 
 
 def _combine(*codes: np.ndarray) -> np.ndarray:
@@ -346,7 +371,8 @@ def _context(t: pd.DataFrame, errors: _Errors, schedules: FeeSchedules) -> tuple
     """Date groups, localities and claim keys of the lines, each worked out once per distinct value;
     returns the representative day of each date group, each line's pricing context (-1: none) and
     the lines with their carrier and locality."""
-    groups, days = date_groups(schedules, t["day"].array)
+    groups, days, why = date_groups(schedules, t["day"].array)
+    errors.add(why != "", why, "date_of_service")
     t["day_group"] = np.maximum(groups, 0)
     place_key = _combine(t["day_group"].to_numpy(), t["zip_code"].cat.codes.to_numpy(), t["locality"].cat.codes.to_numpy())
     unique, first = np.unique(place_key, return_index=True)
@@ -666,8 +692,8 @@ def _pinned_base(lines: pd.DataFrame, contract: Contract, schedules: FeeSchedule
         shifted["day"] = moved
     if contract.locality:
         shifted["carrier"], shifted["locality"] = contract.locality.split("-")
-    shifted["error"] = ""
-    shifted["day_group"], days = date_groups(schedules, shifted["day"].to_numpy())
+    groups, days, why = date_groups(schedules, shifted["day"].to_numpy())
+    shifted["day_group"], shifted["error"] = np.maximum(groups, 0), why
     fees, _ = medicare_fees(shifted, schedules, days)
     missing = fees["error"].ne("").to_numpy()
     if missing.any():

@@ -31,7 +31,7 @@ import pandas as pd
 from .compare import REFERENCE
 from .contracts import TRADITIONAL_MEDICARE, Contract, Practice
 from .domain import Biller, Kind
-from .engine import Book, in_year, price
+from .engine import Book, in_year, not_covered, price
 from .errors import InputError
 from .money import round_cents
 from .parameters import in_force_key, parameter
@@ -259,6 +259,8 @@ def _months(schedules: FeeSchedules, scenario: Scenario, contracts: dict[str, Co
         month_day = dt.date(scenario.start.year + year, month + 1, 15)
         day = scenario.prices_held_at or month_day
         key = in_force_key(schedules, day) + tuple(in_force_key(schedules, in_year(day, y)) for y in pinned)
+        if key not in groups and (why := not_covered(schedules, day)):
+            raise InputError(f"month {month_day:%Y-%m}: {why}", field="start")
         groups.setdefault(key, day)
         months.append((index, month_day, groups[key]))
     return months, groups

@@ -89,33 +89,26 @@ def locality_table(schedules: FeeSchedules, day: dt.date) -> tuple[pd.DataFrame,
 def resolve_locality(
     schedules: FeeSchedules, day: dt.date, *, zip_code: str | None = None, locality: str | None = None
 ) -> tuple[str, str]:
-    """A carrier-locality ('10112-00') or a ZIP code -> (carrier, locality).
+    """A carrier-locality ('10112-00') or a ZIP code -> (carrier, locality), by the engine's rule
+    (:func:`estimator.engine.resolve_localities`): a ZIP split between localities is reported, never
+    guessed; no place at all is national."""
+    from .engine import resolve_localities
 
-    A ZIP that the ZIP5 file flags as split across localities (PLUS 4 FLAG = 1) needs the
-    ZIP+4 file; it is reported, never silently mapped (ZIP5lyout.txt).
-    """
-    table, _ = locality_table(schedules, day)
-    if locality:
-        carrier, _, number = locality.strip().partition("-")
-        key = (carrier.zfill(5), number.zfill(2))
-        if not ((table["carrier"] == key[0]) & (table["locality"] == key[1])).any():
-            raise InputError(
-                f"unknown Medicare locality {locality!r} (write it as CARRIER-LOCALITY, e.g. 10112-00)", field="locality"
-            )
-        return key
-    if zip_code:
-        code = zip_code.strip()[:5]
-        zips = schedules.table(schedules.in_force("zip5", day))
-        row = zips[zips["zip"] == code]
-        if not code.isdigit() or row.empty:
-            raise InputError(f"ZIP code {zip_code!r} is not in the CMS ZIP5 file", field="zip")
-        if row["plus4_flag"].iloc[0] == "1":
-            raise InputError(
-                f"ZIP code {code} is split between Medicare localities (CMS needs the ZIP+4); give the carrier-locality instead",
-                field="zip",
-            )
-        return row["carrier"].iloc[0], row["locality"].iloc[0]
-    return NATIONAL
+    if not (zip_code or locality):
+        return NATIONAL
+    places = pd.DataFrame({"day_group": [0], "zip_code": [(zip_code or "").strip()], "locality": [(locality or "").strip()]})
+    found = resolve_localities(places, schedules, [day]).iloc[0]
+    if found["error"]:
+        given = locality if found["error_field"] == "locality" else zip_code
+        raise InputError(f"{found['error']}: {str(given)[:20]!r}", field=found["error_field"])
+    return found["carrier"], found["locality"]
+
+
+def check_location(schedules: FeeSchedules, zip_code: str | None, locality: str | None) -> None:
+    """A practice's ZIP code or carrier-locality must be one the latest CMS files know."""
+    held = schedules.of_kind("gpci")
+    if held and (zip_code or locality):
+        resolve_locality(schedules, held[-1].effective_from, zip_code=zip_code, locality=locality)
 
 
 def select_codes(rvu: pd.DataFrame, codes: list[str] | None) -> pd.DataFrame:

@@ -637,21 +637,29 @@ class Claim:
 SITES = ("11", "22", "24")
 
 
+def part_b_deductible_owed(session: Session) -> Decimal:
+    """The patient's Part B deductible still owed on this claim: the figure given, between 0 and the
+    year's deductible (parameters/part_b/deductible.yaml); 0 when none is given (assumed met)."""
+    owed = session.deductible_remaining
+    if owed is None:
+        return Decimal(0)
+    annual = parameter("part_b/deductible", session.date_of_service).value
+    if not 0 <= owed <= annual:
+        raise InputError(
+            f"remaining deductible {owed} must be between 0 and the {session.date_of_service.year} deductible {annual}",
+            field="deductible_remaining",
+        )
+    return owed
+
+
 def estimate(schedules: FeeSchedules, session: Session, *, practice: Practice | None = None, compare_sites: bool = True) -> Claim:
     """The claim a trigger point session produces, priced for traditional Medicare; with the same
     session at the office, the hospital outpatient department and the ASC, priced in the same call."""
     places = [session.place_of_service] + (list(SITES) if compare_sites else [])
-    owed = session.deductible_remaining
-    if owed is not None:
-        annual = parameter("part_b/deductible", session.date_of_service).value
-        if not 0 <= owed <= annual:
-            raise InputError(
-                f"remaining deductible {owed} must be between 0 and the {session.date_of_service.year} deductible {annual}",
-                field="deductible_remaining",
-            )
+    owed = part_b_deductible_owed(session)
     coded = [code_session(schedules, session, place) for place in places]
     tables = [
-        line_table(session, c, f"site {i}", TRADITIONAL_MEDICARE.payer, deductible=owed or Decimal(0), practice=practice)
+        line_table(session, c, f"site {i}", TRADITIONAL_MEDICARE.payer, deductible=owed, practice=practice)
         for i, c in enumerate(coded)
     ]
     priced = price(pd.concat(tables, ignore_index=True), Book(schedules, {TRADITIONAL_MEDICARE.payer: TRADITIONAL_MEDICARE}))

@@ -25,6 +25,7 @@ from .errors import InputError
 
 MAX_TEXT_BYTES = 5 * 2**20
 MAX_DEPTH = 50
+BIDI_OVERRIDE = re.compile("[\u202a-\u202e\u2066-\u2069]")  # embeddings, overrides, isolates (not the marks)
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -128,6 +129,8 @@ def plain_text(value: Any, field: str, *, max_length: int, required: bool = True
         raise InputError(f"{len(text):,} characters; at most {max_length}", field=field)
     if CONTROL.search(text):
         raise InputError("contains a control character (a line break, tab or NUL)", field=field)
+    if BIDI_OVERRIDE.search(text):
+        raise InputError("contains a right-to-left override, which makes text display other than it reads", field=field)
     return text
 
 

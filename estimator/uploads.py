@@ -17,6 +17,7 @@ from pathlib import Path
 
 import defusedxml  # noqa: F401  (openpyxl parses through defusedxml when it is installed)
 
+from .contracts import MAX_AMOUNT
 from .errors import InputError
 
 MAX_FILE_BYTES = 50 * 2**20
@@ -36,7 +37,8 @@ def check_xlsx(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
             types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in archive.namelist() else b""
-    except (zipfile.BadZipFile, OSError) as error:
+            declared = [m.filename for m in members[:MAX_MEMBERS] if _declares_entities(archive, m)]
+    except (zipfile.BadZipFile, OSError, RuntimeError) as error:
         raise InputError(f"not a readable xlsx workbook ({error})", file=name) from None
     if len(members) > MAX_MEMBERS:
         raise InputError(f"the workbook has {len(members)} parts (limit {MAX_MEMBERS})", file=name)
@@ -51,6 +53,17 @@ def check_xlsx(path: Path) -> None:
             raise InputError("the workbook carries macros; save it as a plain .xlsx", file=name)
     if b"macroEnabled" in types:
         raise InputError("the workbook is macro-enabled; save it as a plain .xlsx", file=name)
+    if declared:
+        raise InputError(f"part {declared[0]} declares a document type or entities (an XML entity attack?)", file=name)
+
+
+def _declares_entities(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    """A DOCTYPE in an XML part: spreadsheets never have one; XXE and entity-expansion attacks need it.
+    It must come before the root element, so the part's first 4 KB tell."""
+    if not member.filename.lower().endswith((".xml", ".rels")):
+        return False
+    with archive.open(member) as part:
+        return b"<!DOCTYPE" in part.read(4096).upper()
 
 
 def xlsx_rows(path: Path) -> list[list[str]]:
@@ -70,7 +83,8 @@ def xlsx_rows(path: Path) -> list[list[str]]:
     except InputError:
         raise
     except Exception as error:  # openpyxl and defusedxml raise many types for a damaged or hostile workbook
-        raise InputError(f"not a readable xlsx workbook ({type(error).__name__}: {error})", file=Path(path).name) from None
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise InputError(f"not a readable xlsx workbook ({type(error).__name__}: {first[:200]})", file=Path(path).name) from None
 
 
 def decode(raw: bytes) -> str:
@@ -88,21 +102,32 @@ def decode(raw: bytes) -> str:
     return raw.decode("latin-1")
 
 
-def table_rows(path: Path) -> list[list[str]]:
-    """Rows of text cells from a CSV or XLSX upload."""
+def read_upload(path: Path) -> bytes | list[list[str]]:
+    """An uploaded file: the rows of a workbook (after :func:`check_xlsx`), else its bytes, at most
+    ``MAX_FILE_BYTES``."""
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", file=path)
-    if path.suffix.lower() in (".xlsx", ".xlsm", ".xlsb", ".xls") or path.read_bytes()[:4] == b"PK\x03\x04":
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xlsb", ".xls") or head == b"PK\x03\x04":
         return xlsx_rows(path)
     if path.stat().st_size > MAX_FILE_BYTES:
         raise InputError(f"larger than {MAX_FILE_BYTES // 2**20} MB", file=path.name)
-    return csv_rows(decode(path.read_bytes()), path.name)
+    return path.read_bytes()
+
+
+def table_rows(path: Path) -> list[list[str]]:
+    """Rows of text cells from a CSV or XLSX upload."""
+    content = read_upload(path)
+    return content if isinstance(content, list) else csv_rows(decode(content), Path(path).name)
 
 
 def csv_rows(text: str, name: str) -> list[list[str]]:
     """Rows of a delimited text file: comma, semicolon or tab (Excel's "Unicode text"), found from the
     first lines; a field longer than the csv module allows is an InputError naming the row."""
+    if "\x00" in text:
+        raise InputError("a binary file, not delimited text (CSV or tab-separated)", file=name)
     sample = "\n".join(text.splitlines()[:20])
     delimiter = max(",;\t", key=sample.count) if sample else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -159,6 +184,8 @@ def read_fee_schedule(path: Path, known_codes: set[str]) -> dict[str, Decimal]:
             raise InputError(
                 f"{amount!r} is not an amount with at most 6 decimals", file=name, row=number, field=header[amount_at]
             )
+        if Decimal(text) > MAX_AMOUNT:
+            raise InputError(f"{amount} is above the limit of {MAX_AMOUNT}", file=name, row=number, field=header[amount_at])
         if modifier not in ("", "26", "TC"):
             raise InputError(
                 f"modifier {modifier!r}: fees are given per code, or per -26 / -TC row",

@@ -12,9 +12,11 @@ SHARED_CMS = HERE.parent.parent / "shared" / "cms"
 
 @pytest.fixture(autouse=True)
 def isolated_user_data(tmp_path, monkeypatch):
-    """Every test gets an empty user data folder, so a developer's own imports never leak in."""
+    """Every test gets an empty user data folder and its own practice database, so a developer's own
+    imports and saved payers never leak in and are never written to."""
     folder = tmp_path / "user-data"
     monkeypatch.setenv("TPI_ESTIMATOR_DATA", str(folder))
+    monkeypatch.setenv("TPI_ESTIMATOR_DB", str(tmp_path / "practice.sqlite3"))
     return folder
 
 

@@ -101,3 +101,14 @@ def test_estimate_builds_the_excel_model():
     at.button(key="estimate-build").click().run()
     assert not at.exception and not at.error
     assert at.session_state["estimate-model"][:2] == b"PK"
+
+
+def test_a_damaged_database_is_a_message_on_every_page(tmp_path, monkeypatch):
+    db = tmp_path / "damaged.sqlite3"
+    db.write_bytes(b"this is not a database, " * 400)
+    monkeypatch.setenv("TPI_ESTIMATOR_DB", str(db))
+    for name in ("estimate", "compare", "forecast", "fee_schedule", "payers", "data"):
+        at = page(name)
+        assert not at.exception, (name, at.exception)
+        if name in ("compare", "forecast", "payers"):
+            assert "the practice database is damaged" in texts(at.error), name

@@ -72,13 +72,6 @@ def test_column_mapping_and_all_rows_priced(tmp_path):
     assert pd.read_csv(output, dtype=str)["expected_allowed"].tolist() == ["47.25"]
 
 
-def test_a_file_that_cannot_be_read_writes_nothing(tmp_path):
-    output = tmp_path / "out.csv"
-    result = run("price-claims", FIXTURES / "bad" / "claims_missing_columns.csv", "--output", output)
-    assert result.exit_code == 2 and "no column for place_of_service, zip_code or locality" in result.output
-    assert not output.exists() and not list(tmp_path.glob(".*partial"))
-
-
 @pytest.fixture
 def book(shipped):
     contracts = [

@@ -112,16 +112,6 @@ def test_session_flags_and_json():
     assert data["totals"]["allowed"] == "108.62"  # 47.25 + 58.41 + 2.96
 
 
-def test_session_bad_files_give_messages():
-    from conftest import FIXTURES
-
-    bad = FIXTURES / "bad"
-    result = run("session", str(bad / "session_negative_dose.json"))
-    assert result.exit_code == 2 and "must be more than 0" in result.output and "Traceback" not in result.output
-    result = run("session", str(bad / "session_not_json.json"))
-    assert result.exit_code == 2 and "session_not_json.json, row 2: not valid JSON" in result.output
-
-
 def test_payers_import_export_fees_delete(tmp_path):
     from conftest import FIXTURES
 
@@ -140,23 +130,6 @@ def test_payers_import_export_fees_delete(tmp_path):
     assert "Acme PPO" not in run("payers", "list").output
 
 
-def test_fee_schedule_uploads_with_bad_rows_change_nothing():
-    from conftest import FIXTURES
-
-    bad = FIXTURES / "bad"
-    cases = [
-        ("fee_schedule_text_amount.csv", "row 3, field 'amount': 'forty' is not an amount"),
-        ("fee_schedule_unknown_code.csv", "row 3, field 'code': unknown code 'ZZZZZ'"),
-        ("fee_schedule_duplicate_code.csv", "row 4, field 'code': 76942 appears twice"),
-        ("damaged.xlsx", "not a readable xlsx workbook"),
-    ]
-    before = run("payers", "show", "Example State Medicaid").output
-    for fixture, message in cases:
-        result = run("payers", "fees", "Example State Medicaid", str(bad / fixture), "--date", "2026-03-02")
-        assert result.exit_code == 2 and message in result.output, result.output
-    assert run("payers", "show", "Example State Medicaid").output == before
-
-
 def test_compare_and_forecast_commands(tmp_path):
     from conftest import FIXTURES
 
@@ -169,8 +142,6 @@ def test_compare_and_forecast_commands(tmp_path):
     result = run("forecast", str(FIXTURES / "scenario_example.yaml"), "--output", str(output))
     assert result.exit_code == 0, result.output
     assert "Proposed PPO at 140%" in result.output and len(pd.read_excel(output)) == 144
-    bad = run("forecast", str(FIXTURES / "bad" / "scenario_mix_not_100.yaml"))
-    assert bad.exit_code == 2 and "adds up to 90%, not 100%" in bad.output
 
 
 def test_compare_rejects_malformed_mixes(tmp_path):

@@ -108,3 +108,45 @@ def test_two_writers_at_once_lose_nothing(db_path):
     assert [w.wait(120) for w in writers] == [0, 0]
     names = {c.payer for c in Database(db_path, seed_examples=False).contracts()}
     assert len(names) == 80 and {"Alpha 39", "Beta 0"} <= names
+
+
+def test_killed_during_a_run_of_saves_the_database_is_intact_and_each_save_whole_or_absent(db_path):
+    """SIGKILL at an arbitrary moment of many saves: integrity_check is ok and every payer reads whole."""
+    import signal
+    import time
+
+    Database(db_path, seed_examples=False)
+    writer = _python(
+        """
+        import sys
+        from estimator.db import Database
+        from estimator.contracts import Contract
+        database = Database(sys.argv[1], seed_examples=False)
+        for n in range(100000):
+            database.add_contracts([Contract.from_dict({"payer": f"Payer {n}", "percent": str(100 + n % 50), "notes": "x" * 2000})])
+    """,
+        db_path,
+    )
+    time.sleep(3)
+    writer.send_signal(signal.SIGKILL)
+    assert writer.wait(60) == -signal.SIGKILL
+    assert sqlite3.connect(db_path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    saved = Database(db_path, seed_examples=False).contracts()
+    assert saved and all(c.notes == "x" * 2000 for c in saved)
+    numbers = sorted(int(c.payer.split()[1]) for c in saved)
+    assert numbers == list(range(len(numbers)))  # every save up to the kill, none half done
+
+
+def test_a_database_of_an_older_schema_is_migrated_and_keeps_its_data(db_path):
+    connection = sqlite3.connect(db_path)
+    connection.executescript(MIGRATIONS[0])
+    connection.execute(
+        "INSERT INTO payers (name, kind, contract, updated_at) VALUES ('Old Plan', 'commercial', ?, '2025-01-01')",
+        (json.dumps({"payer": "Old Plan", "percent": "120"}),),
+    )
+    connection.execute("PRAGMA user_version = 1")
+    connection.commit()
+    connection.close()
+    database = Database(db_path)
+    assert database.schema_version() == len(MIGRATIONS)
+    assert [c.payer for c in database.contracts()] == ["Old Plan"]  # not seeded over: it is not a new database

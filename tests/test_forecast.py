@@ -117,10 +117,6 @@ def test_bad_scenarios(changes, message, shipped):
     assert message is None or message in str(error.value)
 
 
-def test_unknown_payer_and_bad_files(shipped):
+def test_unknown_payer(shipped):
     with pytest.raises(InputError, match="payer\\(s\\) not saved: Flat"):
         run(shipped, scenario(), [MEDICARE], PRACTICE)
-    with pytest.raises(InputError, match="adds up to 90%"):
-        load_scenario_file(FIXTURES / "bad" / "scenario_mix_not_100.yaml")
-    with pytest.raises(InputError, match="scenario_malformed.yaml, row 5: not valid YAML"):
-        load_scenario_file(FIXTURES / "bad" / "scenario_malformed.yaml")

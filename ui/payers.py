@@ -11,7 +11,7 @@ import yaml
 
 from estimator.contracts import Contract, dump_contracts, load_contracts
 from estimator.domain import DrugMethod, Kind, Method
-from estimator.textio import load_yaml
+from estimator.textio import decode_text, load_yaml
 from estimator.uploads import read_fee_schedule
 from ui.common import DEFAULT_DAY, database, plain_errors, schedules
 
@@ -66,7 +66,7 @@ def page() -> None:
         st.subheader("Import")
         upload = st.file_uploader("Contracts (YAML or JSON)", type=["yaml", "yml", "json"], key="payers-import")
         if upload is not None and st.button("Import contracts", key="payers-import-go"):
-            imported = load_contracts(upload.getvalue().decode("utf-8", "replace"), upload.name)
+            imported = load_contracts(decode_text(upload.getvalue(), upload.name), upload.name)
             db.add_contracts(imported)
             st.success(f"Imported {len(imported)} contract(s)")
         if chosen != "(new payer)":
