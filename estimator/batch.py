@@ -25,9 +25,9 @@ import pandas as pd
 from . import engine
 from .contracts import Contract, Practice
 from .errors import InputError
-from .money import bad_decimal_rows, to_units, units_text
+from .export import safe_table
+from .money import bad_decimal_rows, dollars, to_units, units_text
 from .store import FeeSchedules
-from .textio import safe_frame
 
 COLUMNS = {  # output name: accepted input spellings (compared lower-case, blanks and dashes as _)
     "date_of_service": ("date_of_service", "dos", "service_date", "date", "from_date", "date_of_svc"),
@@ -110,6 +110,8 @@ def _strings(values: pd.Series, rows: np.ndarray) -> pd.api.extensions.Extension
 
 
 ENGINE_FIELDS = {"code": "hcpcs", "claim": "claim_id"}  # the engine's input names that differ from a claim file's
+
+
 STATUS = pd.array(["", "no", "yes", "reversal"], dtype="str")
 
 
@@ -150,23 +152,22 @@ def price_frame(
     engine_error = (priced["error"] != "").to_numpy()
     ok = ~engine_error & ~billed_bad & ~paid_bad & ~reversal_charge
     bad_rows = np.flatnonzero(~ok)
+    failed = engine_error[bad_rows], billed_bad[bad_rows], reversal_charge[bad_rows]  # the first error of each bad line
+    engine_field = priced["error_field"].to_numpy(dtype=object)[bad_rows]
     reasons = np.select(
-        [engine_error, billed_bad, reversal_charge],
+        failed,
         [
-            priced["error"].to_numpy(dtype=object),
+            priced["error"].to_numpy(dtype=object)[bad_rows],
             "billed charge is not an amount with at most 2 decimals",
             "a negative billed charge reverses an earlier line; reversals are not priced (the original line is)",
         ],
         "paid amount is not an amount with at most 2 decimals",
-    )[bad_rows]
+    )
     fields = np.select(
-        [engine_error, billed_bad | reversal_charge],
-        [
-            priced["error_field"].astype(object).map(ENGINE_FIELDS).fillna(priced["error_field"].astype(object)).to_numpy(),
-            "billed",
-        ],
+        [failed[0], failed[1] | failed[2]],
+        [np.array([ENGINE_FIELDS.get(f, f) for f in engine_field], dtype=object), "billed"],
         "paid",
-    )[bad_rows]
+    )
     rows = np.flatnonzero(ok)
     reversal = paid_known & (paid < 0)
     payment = priced["payer_payment"].to_numpy(np.int64) - priced["sequestration"].to_numpy(np.int64)
@@ -176,10 +177,10 @@ def price_frame(
     allowed = priced["allowed"].to_numpy(np.int64)
     out = pd.DataFrame(
         {
-            "expected_allowed": units_text(allowed[rows]),
-            "patient_share": units_text(priced["patient_share"].to_numpy(np.int64)[rows]),
-            "expected_payment": units_text(payment[rows]),
-            "variance": units_text(pd.arrays.IntegerArray(variance[rows], ~judged[rows])),
+            "expected_allowed": dollars(allowed[rows]),
+            "patient_share": dollars(priced["patient_share"].to_numpy(np.int64)[rows]),
+            "expected_payment": dollars(payment[rows]),
+            "variance": dollars(pd.arrays.IntegerArray(variance[rows], ~judged[rows])),
             "underpaid": STATUS.take(np.where(judged, np.where(underpaid, 2, 1), np.where(reversal, 3, 0))[rows]),
         }
     )
@@ -372,7 +373,9 @@ class Output:
         if self.suffix == ".xlsx":
             self.frames.append(frame)
             return
-        table = pa.Table.from_pandas(safe_frame(frame, self.user_columns), preserve_index=False)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self.suffix == ".csv":
+            table = safe_table(table, self.user_columns)
         for number, field in enumerate(table.schema):  # one dictionary index type in every chunk
             if pa.types.is_dictionary(field.type):
                 table = table.set_column(number, field.name, table.column(number).cast(pa.dictionary(pa.int32(), pa.string())))

@@ -118,10 +118,14 @@ def vintages():
     help="Conversion factor: standard, or qualifying APM participant (2026 on).",
 )
 @click.option("--work-gpci-floor", type=click.Choice(["on", "off"]), help="Override the dated 1.0 work GPCI floor rule.")
-@click.option("--output", type=click.Path(path_type=Path), help="Write .csv or .xlsx (default: CSV to stdout).")
-def fee_schedule(day, locality, zip_code, national, all_localities, codes, cf_track, work_gpci_floor, output):
-    """Priced Medicare PFS schedule: par, non-par and limiting charge, office and facility."""
-    from .pfs import price, published, resolve_locality
+@click.option("--output", type=click.Path(path_type=Path), help="Write .csv, .parquet or .xlsx (default: CSV to stdout).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), help="Output format (default: from --output).")
+def fee_schedule(day, locality, zip_code, national, all_localities, codes, cf_track, work_gpci_floor, output, fmt):
+    """Priced Medicare PFS schedule: par, non-par and limiting charge, office and facility.
+
+    Amounts are exact to the cent (Parquet: DECIMAL(18, 2)); the README lists every column."""
+    from .export import output_format
+    from .pfs import price, resolve_locality, schedule_table
 
     schedules = FeeSchedules()
     if sum(map(bool, (locality, zip_code, national, all_localities))) > 1:
@@ -130,18 +134,13 @@ def fee_schedule(day, locality, zip_code, national, all_localities, codes, cf_tr
     if locality or zip_code:
         where = [resolve_locality(schedules, day, zip_code=zip_code, locality=locality)]
     floor = None if work_gpci_floor is None else work_gpci_floor == "on"
+    output_format(output, fmt)  # a wrong --output or --format is said before any work
     frame, basis = price(
         schedules, day, codes=codes.split(",") if codes else None, localities=where, cf_track=cf_track, work_gpci_floor=floor
     )
-    table = published(frame, basis)
     for note in basis.notes():
         click.echo(f"note: {note}", err=True)
-    if output is None:
-        from .textio import safe_frame
-
-        click.echo(safe_frame(table).to_csv(index=False, lineterminator="\n"), nl=False)
-    else:
-        write_table(table, output, "Fee schedule")
+    write_table(schedule_table(frame, basis), output, "Fee schedule", fmt)
 
 
 SESSION_OPTIONS = [
@@ -416,7 +415,7 @@ def mix_items(schedules, mix: list, base: dict, day, flags: dict, codes: str | N
 @click.option("--codes", help="Compare a list of PFS codes instead of a session, e.g. 20552,76942.")
 @click.option("--payers", "payer_names", help="Comma-separated payer names (default: every saved payer).")
 @click.option("--lines", "show_lines", is_flag=True, help="Also print every payer's claim lines.")
-@click.option("--output", type=click.Path(path_type=Path), help="Write the per-line comparison to .csv or .xlsx.")
+@click.option("--output", type=click.Path(path_type=Path), help="Write the per-line comparison to .csv, .parquet or .xlsx.")
 def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, **flags):
     """Compare saved payers for one session, a session mix ({"mix": [{"count": N, "session": {...}}]}) or --codes."""
     from dataclasses import replace
@@ -483,23 +482,20 @@ def write_file(output: Path, content: bytes) -> None:
         raise InputError(f"cannot write the file ({error.strerror})", file=output, field="--output") from None
 
 
-def write_table(table: pd.DataFrame, output: Path, title: str) -> None:
-    from .textio import safe_frame
+def write_table(table, output: Path | None, title: str, fmt: str | None = None) -> None:
+    """A result table to ``output`` (CSV, Parquet or xlsx, all or nothing), or as CSV to the screen."""
+    from .export import to_screen, write
 
-    if output.suffix.lower() == ".csv":
-        write_file(output, safe_frame(table).to_csv(index=False, lineterminator="\n").encode("utf-8"))
-    elif output.suffix.lower() == ".xlsx":
-        from .xlsx import table_workbook
-
-        write_file(output, table_workbook(table, title))
-    else:
-        raise InputError("the output must end in .csv or .xlsx", field="--output")
-    click.echo(f"wrote {len(table)} rows to {output}", err=True)
+    if output is None:
+        to_screen(table)
+        return
+    rows = write(table, output, title, fmt)
+    click.echo(f"wrote {rows} rows to {output}", err=True)
 
 
 @main.command("forecast")
 @click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--output", type=click.Path(path_type=Path), help="Write the monthly table to .csv or .xlsx.")
+@click.option("--output", type=click.Path(path_type=Path), help="Write the monthly table to .csv, .parquet or .xlsx.")
 def forecast_command(scenario_file, output):
     """Monthly revenue forecast per payer and scenario from a scenario file (YAML)."""
     from .db import Database
@@ -612,61 +608,23 @@ def price_claims(source, output, errors_path, mapping, tolerance, engine, schedu
     sys.exit(1 if summary.failed else 0)
 
 
-@main.command("bench-claims")
-@click.option("--rows", type=click.IntRange(1), default=1_000_000, show_default=True)
-@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), help="Where to write (default: a temporary folder).")
-def bench_claims(rows, folder):
-    """Generate a synthetic claims file, price it end to end, print seconds and peak memory."""
-    import resource
-    import shutil
-    import tempfile
-    import time
-
-    from .batch import Book, price_file, synthetic_claims
-    from .contracts import Contract, Practice
-
-    temporary = folder is None
-    folder = folder or Path(tempfile.mkdtemp(prefix="tpi-claims-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    contracts = [
-        Contract.from_dict({"payer": "Medicare", "kind": "medicare", "method": "medicare"}),
-        Contract.from_dict(
-            {
-                "payer": "Commercial 125",
-                "percent": "125",
-                "drug_method": "asp_plus",
-                "drug_percent": "10",
-                "copay": "30",
-                "coinsurance_percent": "10",
-                "lesser_of_billed": True,
-            }
-        ),
-        Contract.from_dict(
-            {"payer": "Medicare Advantage", "kind": "medicare_advantage", "coinsurance_percent": "20", "sequestration": True}
-        ),
-    ]
-    source, output = folder / "claims.csv", folder / "priced.csv"
-    start = time.perf_counter()
-    synthetic_claims(source, rows, [c.payer for c in contracts])
-    click.echo(
-        f"generated {rows:,} lines ({source.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - start:.2f} s: {source}"
-    )
-    book = Book(FeeSchedules(), {c.payer: c for c in contracts}, Practice(name="Benchmark"))
-    start = time.perf_counter()
-    summary = price_file(source, output, book)
-    seconds = time.perf_counter() - start
-    click.echo(
-        f"priced {summary.priced:,} lines ({summary.failed:,} failed) end to end (read, price, write) in {seconds:.2f} s "
-        f"= {summary.priced / seconds:,.0f} lines/s"
-    )
-    click.echo(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-    if temporary:
-        shutil.rmtree(folder)
-
-
 @main.command("bench")
-def bench():
-    """Print timings: cold vintage load, whole national schedule x 109 localities, peak memory."""
+@click.option("--json", "as_json", is_flag=True, help="All figures as one line of JSON (to compare runs).")
+@click.option(
+    "--claim-rows",
+    default="100000,1000000",
+    show_default=True,
+    help="Sizes of the synthetic claim files priced end to end, comma-separated.",
+)
+def bench(as_json, claim_rows):
+    """Time every command a user waits for, each beside its target: cold start, the core, the national
+    schedule to CSV and Parquet, price-claims at each size (lines/s, peak memory), the Excel model."""
     from .bench import run
 
-    run(click.echo)
+    try:
+        rows = tuple(int(r) for r in claim_rows.split(",") if r.strip())
+    except ValueError:
+        raise InputError("a comma-separated list of line counts, e.g. 100000,1000000", field="--claim-rows") from None
+    if not rows or min(rows) < 1 or max(rows) > 20_000_000:
+        raise InputError("line counts from 1 to 20,000,000", field="--claim-rows")
+    run(click.echo, as_json=as_json, claim_rows=rows)

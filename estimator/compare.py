@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
 from .contracts import TRADITIONAL_MEDICARE, Contract, Practice
@@ -179,8 +180,8 @@ def _dollars(cents) -> Decimal:
 
 
 def line_frame(priced: pd.DataFrame) -> pd.DataFrame:
-    """Priced lines as a table a person reads: amounts as dollar text, the edit and reason of each."""
-    from .money import units_text
+    """Priced lines as a table a person reads: amounts in exact dollars, the edit and reason of each."""
+    from .money import dollars
 
     out = pd.DataFrame(
         {
@@ -201,7 +202,7 @@ def line_frame(priced: pd.DataFrame) -> pd.DataFrame:
         ("sequestration", "sequestration"),
         ("expected", "expected"),
     ):
-        out[column] = units_text(priced[source].to_numpy())
+        out[column] = dollars(priced[source].to_numpy(np.int64))
     out["edit"], out["reason"], out["release"] = (
         priced["edit"].to_numpy(),
         priced["reason"].to_numpy(),

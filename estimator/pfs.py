@@ -17,12 +17,13 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .money import cents_to_decimal, round_cents, round_half_up_to_cents, scale_by, units_text
+from .money import cents_to_decimal, decimal_array, round_cents, round_half_up_to_cents, scale_by
 from .parameters import Parameter, parameter, rate
 from .store import FeeSchedules, Vintage
 
@@ -286,28 +287,50 @@ def _opps_cap(
 MONEY_COLUMNS = [f"{s}_{n}" for n in ("amount", "nonpar_amount", "limiting_charge", "opps_cap", "payment") for s in SETTINGS]
 
 
+TEXT_COLUMNS = ["carrier", "locality", "locality_name", "hcpcs", "modifier", "status", "status_reason"]
+INDICATOR_COLUMNS = ["pctc", "global_days", "mult_proc", "bilat", "asst", "co_surg", "team_surg"]
+RVU_COLUMNS = ["work_rvu", "pe_rvu_nonfacility", "pe_rvu_facility", "mp_rvu"]
+GPCI_COLUMNS = ["work_gpci", "pe_gpci", "mp_gpci"]
+
+
+def schedule_table(frame: pd.DataFrame, basis: Basis) -> Any:
+    """The priced schedule as published, as a typed Arrow table: amounts decimal(18, 2) (exact cents,
+    blank where CMS pays none), RVUs decimal(18, 2), GPCIs decimal(18, 3), the conversion factor
+    decimal(18, 4); codes, names and indicators as text; the releases used on every row (README,
+    "Fee schedule files")."""
+    import pyarrow as pa
+
+    n = len(frame)
+
+    def constant(value: str) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([value]))
+
+    def text(values: pd.Series) -> pa.Array:
+        if isinstance(values.dtype, pd.CategoricalDtype):  # the codes and categories as they are: no copy per row
+            return pa.DictionaryArray.from_arrays(values.cat.codes.to_numpy(), values.cat.categories.astype(str).tolist())
+        return pa.array(values, pa.string())
+
+    columns = {c: text(frame[c]) for c in TEXT_COLUMNS}
+    columns |= {c: decimal_array(frame[c], 2) for c in MONEY_COLUMNS + RVU_COLUMNS}
+    columns |= {c: decimal_array(frame[c], 3) for c in GPCI_COLUMNS}
+    cf = basis.conversion_factor * 10**4
+    columns["conversion_factor"] = decimal_array(np.full(n, int(cf), np.int64), 4)
+    columns |= {c: text(frame[c]) for c in INDICATOR_COLUMNS}
+    columns["rvu_release"] = constant(basis.rvu.name)
+    columns["gpci_release"] = constant(basis.gpci.name)
+    columns["work_gpci_floor"] = constant("on" if basis.work_gpci_floor else "off")
+    columns["opps_cap_release"] = constant(basis.opps_cap.name if basis.opps_cap else "")
+    return pa.table(columns)
+
+
 def published(frame: pd.DataFrame, basis: Basis) -> pd.DataFrame:
-    """The priced schedule as text: amounts with exactly two decimals, RVUs, GPCIs, CF and sources."""
-    table = frame[["carrier", "locality", "locality_name", "hcpcs", "modifier", "status", "status_reason"]].astype(str)
-    for column in MONEY_COLUMNS:
-        table[column] = units_text(frame[column], 2)
-    for column in ("work_rvu", "pe_rvu_nonfacility", "pe_rvu_facility", "mp_rvu"):
-        table[column] = units_text(frame[column], 2)
-    for column in ("work_gpci", "pe_gpci", "mp_gpci"):
-        table[column] = units_text(frame[column], 3)
-    table["conversion_factor"] = _cf_text(basis.conversion_factor)
-    for column in ("pctc", "global_days", "mult_proc", "bilat", "asst", "co_surg", "team_surg"):
-        table[column] = frame[column].astype(str)
-    table["rvu_release"] = basis.rvu.name
-    table["gpci_release"] = basis.gpci.name
-    table["work_gpci_floor"] = "on" if basis.work_gpci_floor else "off"
-    table["opps_cap_release"] = basis.opps_cap.name if basis.opps_cap else ""
-    return table
+    """:func:`schedule_table` as text ("47.25", "" where there is no amount), for display."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-
-def _cf_text(cf: Fraction) -> str:
-    units = cf * 10**4
-    return f"{units.numerator // 10**4}.{units.numerator % 10**4:04d}"
+    table = schedule_table(frame, basis)
+    text = [pc.fill_null(pc.cast(column, pa.string()), "") for column in table.columns]
+    return pa.table(text, names=table.column_names).to_pandas()
 
 
 def change_causes(

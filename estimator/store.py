@@ -10,6 +10,7 @@ effect winning; on the same day the later CMS release, then a user's import over
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import os
@@ -19,13 +20,13 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import platformdirs
 import yaml
 
 from .cms_files import LAYOUTS, ParsedFile, parse_table
 from .errors import InputError
-from .money import to_units
 
 
 def _shipped() -> Path:
@@ -211,13 +212,31 @@ class FeeSchedules:
 def load_table(folder: Path, kind: str, checksum: str) -> pd.DataFrame:
     """A stored table with decimal columns as int64 counts of their smallest unit (blank -> <NA>).
 
+    Read with Arrow: every column as text, each decimal column cast to an exact decimal whose unscaled
+    integers are the counts (the stored text was checked at import, so the cast never rounds).
     Cached by folder and checksum, so a vintage imported again under the same name is read again.
     """
-    table = pd.read_csv(folder / "table.csv", dtype=str, keep_default_na=False)
-    for column in LAYOUTS[kind].columns:
-        if column.kind == "decimal" and column.name in table:
-            text = table[column.name]
-            blank = text.eq("")
-            units = pd.Series(to_units(text.mask(blank, "0"), column.places), index=table.index)
-            table[column.name] = units.astype("Int64").mask(blank) if blank.any() else units
-    return table
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    path = folder / "table.csv"
+    with path.open(encoding="utf-8") as handle:
+        names = next(csv.reader(handle))
+    text = pacsv.read_csv(
+        path,
+        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False),
+    )
+    places = {c.name: c.places for c in LAYOUTS[kind].columns if c.kind == "decimal"}
+    table = {}
+    for name in names:
+        values = text[name].combine_chunks()
+        if name not in places:
+            table[name] = values.to_pandas()
+            continue
+        blank = pc.equal(values, "")
+        exact = pc.cast(pc.if_else(blank, pa.scalar(None, pa.string()), values), pa.decimal64(18, places[name]))
+        units = np.frombuffer(exact.buffers()[1], np.int64, len(exact), exact.offset * 8).copy()
+        missing = blank.to_numpy(zero_copy_only=False)
+        table[name] = pd.arrays.IntegerArray(units, missing) if missing.any() else units
+    return pd.DataFrame(table)

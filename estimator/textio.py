@@ -18,7 +18,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 
 from .errors import InputError
@@ -27,8 +26,8 @@ MAX_TEXT_BYTES = 5 * 2**20
 MAX_DEPTH = 50
 BIDI_OVERRIDE = re.compile("[\u202a-\u202e\u2066-\u2069]")  # embeddings, overrides, isolates (not the marks)
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+FORMULA_START = "[=+\\-@\t\r]"  # what a spreadsheet runs as a formula when a cell starts with it
+NUMBER = r"-?\d+(?:\.\d+)?"
 
 
 def decode_text(raw: bytes, source: object) -> str:
@@ -134,38 +133,9 @@ def plain_text(value: Any, field: str, *, max_length: int, required: bool = True
     return text
 
 
-def spreadsheet_safe(values: pd.Series) -> pd.Series:
-    """Text cells that a spreadsheet would run as a formula get a leading apostrophe (numbers stay)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if values.dtype.kind in "biufM" or values.empty:
-        return values
-    text = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
-    risky = pc.fill_null(pc.match_substring_regex(text, r"^[=+\-@\t\r]"), False)
-    if not pc.any(risky).as_py():
-        return values
-    risky = pc.and_(risky, pc.invert(pc.fill_null(pc.match_substring_regex(text, _NUMBER.pattern.join("^$")), False)))
-    mask = risky.to_numpy(zero_copy_only=False)
-    out = values.astype(object).copy()
-    out[mask] = "'" + values[mask].astype(str)
-    return out
-
-
-def safe_frame(frame: pd.DataFrame, columns: set[str] | None = None) -> pd.DataFrame:
-    """Every text column of a table (or of ``columns``) made spreadsheet-safe (for CSV and xlsx exports)."""
-    out = frame.copy()
-    for column in out.columns:
-        if columns is not None and column not in columns:
-            continue
-        if out[column].dtype == object or isinstance(out[column].dtype, pd.StringDtype):
-            out[column] = spreadsheet_safe(out[column])
-    out.columns = [spreadsheet_safe(pd.Series([str(c)]))[0] for c in out.columns]
-    return out
-
-
 def is_formula_text(text: str) -> bool:
-    return bool(text) and text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text)
+    """Text a spreadsheet would run as a formula (a number such as -12.05 is not)."""
+    return bool(re.match(FORMULA_START, text)) and not re.fullmatch(NUMBER, text)
 
 
 def decimal_field(value: Any, field: str, *, places: int | None = None, low: Any = None, high: Any = None) -> Decimal:

@@ -71,7 +71,7 @@ def table_workbook(table: pd.DataFrame, title: str) -> bytes:
     kinds = [column_kind(c) for c in columns]
     widths = [min(max(len(c), 8) + 2, 60) for c in columns]
     for i, column in enumerate(table.columns):
-        sample = table[column].astype(str).head(2000)
+        sample = table[column].head(2000).astype(object).fillna("").astype(str)
         widths[i] = min(max(widths[i], int(sample.str.len().max() if len(sample) else 0) + 2), 60)
         ws.column_dimensions[get_column_letter(i + 1)].width = widths[i]
     ws.freeze_panes = "A2"

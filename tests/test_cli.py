@@ -1,5 +1,8 @@
 """python -m estimator fee-schedule / vintages / bench, as a user runs them."""
 
+import csv
+import io
+import json
 import subprocess
 import sys
 
@@ -17,9 +20,8 @@ def run(*args):
 def test_fee_schedule_by_zip_prints_two_decimal_amounts_and_sources():
     result = run("fee-schedule", "--date", "2026-03-02", "--zip", "35203", "--codes", "20552,20553")
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    header = lines[0].split(",")
-    row = dict(zip(header, lines[1].split(","), strict=True))
+    header, *rows = list(csv.reader(io.StringIO(result.stdout)))
+    row = dict(zip(header, rows[0], strict=True))
     assert row["hcpcs"] == "20552" and row["nonfacility_amount"] == "47.25" and row["facility_amount"] == "33.22"
     assert row["nonfacility_limiting_charge"] == "51.62" and row["rvu_release"] == "RVU26C"
     assert {
@@ -58,7 +60,7 @@ def test_bad_input_gives_a_message_not_a_traceback():
         (["fee-schedule", "--date", "2026-03-02", "--zip", "35958"], "split between Medicare localities"),
         (["fee-schedule", "--date", "2030-01-01"], "no PFS relative value file"),
         (["fee-schedule", "--date", "2026-03-02", "--zip", "35203", "--national"], "give one of"),
-        (["fee-schedule", "--date", "2026-03-02", "--output", "x.pdf", "--codes", "20552"], "must end in .csv or .xlsx"),
+        (["fee-schedule", "--date", "2026-03-02", "--output", "x.pdf", "--codes", "20552"], "must end in .csv, .parquet, .xlsx"),
     ]
     for args, message in cases:
         result = run(*args)
@@ -72,9 +74,40 @@ def test_vintages_lists_sources():
 
 
 @pytest.mark.slow
-def test_module_entry_point_and_bench_print_figures():
-    done = subprocess.run([sys.executable, "-m", "estimator", "bench"], capture_output=True, text=True, check=True)
-    assert "cold load" in done.stdout and "x 109 localities x 2 settings" in done.stdout and "peak memory" in done.stdout
+def test_module_entry_point_and_bench_print_every_figure_as_json():
+    done = subprocess.run(
+        [sys.executable, "-m", "estimator", "bench", "--json", "--claim-rows", "2000"], capture_output=True, text=True, check=True
+    )
+    figures = {f["name"].split(":")[0].split(" (")[0]: f for f in json.loads(done.stdout)["figures"]}
+    assert {
+        "cold load of the 2026-03-02 vintages",
+        "core",
+        "cold start",
+        "fee-schedule --all-localities to all.csv",
+        "fee-schedule --all-localities to all.parquet",
+        "price-claims 2,000 lines",
+        "Excel model",
+    } <= set(figures)
+    assert all(f["seconds"] > 0 for f in figures.values()) and figures["price-claims 2,000 lines"]["peak_mb"] > 0
+
+
+def test_national_schedule_as_parquet_keeps_exact_decimals_and_equals_the_csv(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    args = ["fee-schedule", "--date", "2026-03-02", "--locality", "10112-00", "--codes", "20552,20553,76942"]
+    assert run(*args, "--output", str(tmp_path / "fs.parquet")).exit_code == 0
+    assert run(*args, "--format", "csv", "--output", str(tmp_path / "fs.csv")).exit_code == 0
+    table = pq.read_table(tmp_path / "fs.parquet")
+    assert table.schema.field("nonfacility_amount").type == pa.decimal64(18, 2)
+    assert table.schema.field("work_gpci").type == pa.decimal64(18, 3)
+    rows = table.to_pylist()
+    # RVU26C x GPCI2026 (Alabama) x CF 33.4009: 20552 office 47.25, facility 33.22
+    assert (str(rows[0]["nonfacility_amount"]), str(rows[0]["facility_amount"])) == ("47.25", "33.22")
+    text = pd.read_csv(tmp_path / "fs.csv", dtype=str, keep_default_na=False)
+    assert text["nonfacility_amount"].tolist() == [str(r["nonfacility_amount"] or "") for r in rows]
+    wrong = run(*args, "--format", "parquet", "--output", str(tmp_path / "fs.csv"))
+    assert wrong.exit_code == 2 and "--format parquet but the output ends in .csv" in wrong.output
 
 
 def test_session_from_file_prints_the_claim_and_sites():

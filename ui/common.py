@@ -12,9 +12,9 @@ import streamlit as st
 from estimator.db import Database
 from estimator.errors import InputError
 from estimator.excel import estimate_workbook
+from estimator.export import csv_bytes
 from estimator.session import Session
 from estimator.store import FeeSchedules
-from estimator.textio import safe_frame
 from estimator.xlsx import table_workbook
 
 FIRST_DAY, LAST_DAY = dt.date(2025, 1, 1), dt.date(2026, 12, 31)
@@ -61,9 +61,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
     """What the page shows, as CSV and as an Excel table."""
     left, right, _ = st.columns([1, 1, 4])
-    left.download_button(
-        "Download CSV", safe_frame(frame).to_csv(index=False).encode(), f"{name}.csv", "text/csv", key=f"{key}-csv"
-    )
+    left.download_button("Download CSV", csv_bytes(frame), f"{name}.csv", "text/csv", key=f"{key}-csv")
     right.download_button(
         "Download Excel", table_workbook(frame, name.replace("_", " ").capitalize()), f"{name}.xlsx", XLSX, key=f"{key}-xlsx"
     )
