@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -117,11 +117,11 @@ STATUS = pd.array(["", "no", "yes", "reversal"], dtype="str")
 
 def price_frame(
     lines: pd.DataFrame, book: Book, tolerance: Fraction = Fraction(1, 100)
-) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
     """Price standard-named lines (all text, plus ``_row``).
 
     Returns (the positions of the lines priced, their added columns, the error rows, amounts in cents by
-    payer for the summary).
+    payer for the summary, the engine's notes: which older CMS file stood in where none is held).
     """
     lines = lines.reset_index(drop=True)
 
@@ -148,7 +148,8 @@ def price_frame(
         },
         index=lines.index,
     )
-    priced = engine.price(table, engine.Book(book.schedules, book.contracts)).lines
+    result = engine.price(table, engine.Book(book.schedules, book.contracts))
+    priced = result.lines
     engine_error = (priced["error"] != "").to_numpy()
     ok = ~engine_error & ~billed_bad & ~paid_bad & ~reversal_charge
     bad_rows = np.flatnonzero(~ok)
@@ -202,7 +203,8 @@ def price_frame(
             "underpaid": underpaid[rows].astype(int),
         }
     )
-    return rows, out, bad, amounts
+    stood_in = [n for n in pd.unique(priced["note"].astype(object).to_numpy()[rows]) if n]  # an older file used
+    return rows, out, bad, amounts, result.notes + stood_in
 
 
 # -- files: read in chunks, write as we go, all or nothing --------------------------------------
@@ -376,9 +378,9 @@ class Output:
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self.suffix == ".csv":
             table = safe_table(table, self.user_columns)
-        for number, field in enumerate(table.schema):  # one dictionary index type in every chunk
-            if pa.types.is_dictionary(field.type):
-                table = table.set_column(number, field.name, table.column(number).cast(pa.dictionary(pa.int32(), pa.string())))
+        for number, column in enumerate(table.schema):  # one dictionary index type in every chunk
+            if pa.types.is_dictionary(column.type):
+                table = table.set_column(number, column.name, table.column(number).cast(pa.dictionary(pa.int32(), pa.string())))
         if self.writer is None:
             self.writer = (
                 pacsv.CSVWriter(self.temporary, table.schema)
@@ -418,9 +420,11 @@ class Summary:
     worst: pd.DataFrame | None = None
     priced: int = 0
     failed: int = 0
+    notes: list[str] = field(default_factory=list)
 
-    def add(self, priced: pd.DataFrame, errors: pd.DataFrame, amounts: pd.DataFrame) -> None:
+    def add(self, priced: pd.DataFrame, errors: pd.DataFrame, amounts: pd.DataFrame, notes: list[str]) -> None:
         self.priced, self.failed = self.priced + len(priced), self.failed + len(errors)
+        self.notes = list(dict.fromkeys(self.notes + notes))
         if priced.empty:
             return
         grouped = amounts.groupby("payer").sum()
@@ -494,13 +498,13 @@ def price_file(
     def run(frame: pd.DataFrame) -> None:
         nonlocal written
         try:
-            priced, failed, amounts = _price_chunk(frame, mapping, book, tolerance)
+            priced, failed, amounts, notes = _price_chunk(frame, mapping, book, tolerance)
         except InputError as error:
             raise InputError(error.message, file=Path(source).name, field=error.field) from None
         if written is not None:
             written.result()  # the previous chunk is on disk (or its error is raised here)
         written = writer.submit(write, priced, failed)
-        summary.add(priced, failed, amounts)
+        summary.add(priced, failed, amounts, notes)
 
     def read_all(exact: bool) -> None:
         carry, claim = None, None
@@ -548,17 +552,19 @@ def price_file(
     return summary
 
 
-def _price_chunk(chunk: pd.DataFrame, mapping, book: Book, tolerance) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Price a chunk in its own column names; returns (input rows + the added columns, errors, amounts)."""
+def _price_chunk(
+    chunk: pd.DataFrame, mapping, book: Book, tolerance
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """Price a chunk in its own column names; returns (input rows + the added columns, errors, amounts, notes)."""
     names = column_map([c for c in chunk.columns if c != "_row"], mapping)
     header = np.logical_and.reduce([chunk[c].astype(str).str.strip().eq(c.strip()).to_numpy() for c in names])
     repeated = chunk[header][["_row"]].assign(field="", reason="a copy of the header row (files joined together?)")
     chunk = chunk[~header].reset_index(drop=True)
     standard = chunk.rename(columns=names)[list(names.values()) + ["_row"]]
-    rows, added, failed, amounts = price_frame(standard, book, tolerance)
+    rows, added, failed, amounts, notes = price_frame(standard, book, tolerance)
     failed["field"] = failed["field"].map({v: k for k, v in names.items()}).fillna(failed["field"])
     failed = pd.concat([repeated, failed]).sort_values("_row", kind="stable") if len(repeated) else failed
-    return pd.concat([chunk.iloc[rows].reset_index(drop=True), added], axis=1), failed, amounts
+    return pd.concat([chunk.iloc[rows].reset_index(drop=True), added], axis=1), failed, amounts, notes
 
 
 def _errors_name(output):
@@ -633,10 +639,10 @@ def price_file_dask(
             for i, (part, start) in enumerate(zip(parts, starts, strict=True))
         ]
         for future in client.compute(tasks):
-            priced, failed, amounts = future.result()
+            priced, failed, amounts, notes = future.result()
             out.write(priced.rename(columns={"_row": "row"}))
             errors_out.write(failed.rename(columns={"_row": "row"}))
-            summary.add(priced, failed, amounts)
+            summary.add(priced, failed, amounts, notes)
     except BaseException:
         out.abandon()
         errors_out.abandon()

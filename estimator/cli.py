@@ -104,6 +104,51 @@ def vintages():
         click.echo(f"{v.kind:9} {v.name:15} {v.effective_from} to {v.effective_to}  {where}  {v.source['source_file']}{current}")
 
 
+@main.group("data")
+def data_group():
+    """The CMS data held: what, for which dates, and whether it is sound."""
+
+
+@data_group.command("check")
+@click.option("--year", type=click.IntRange(2000, 2100), default=dt.date.today().year, show_default=True)
+def data_check(year):
+    """List the files held per kind, the gaps in YEAR, and check checksums, tables, overlaps, parameters
+    and policies. Exit code 1 when a check fails."""
+    from .datacheck import gaps, held, problems
+
+    schedules = FeeSchedules()
+    click.echo(pd.DataFrame(held(schedules)).to_string(index=False))
+    missing = gaps(schedules, year)
+    click.echo(f"\n{year}: " + ("every kind has a file in force every day" if not missing else "days without a file in force"))
+    if missing:
+        click.echo(pd.DataFrame(missing).to_string(index=False))
+    found = problems(schedules)
+    click.echo(f"\nchecks: {'all passed' if not found else f'{len(found)} problem(s)'}")
+    for finding in found:
+        click.echo(f"problem: {finding.check}: {finding.subject}: {finding.problem}")
+    if found:
+        sys.exit(1)
+
+
+@main.command("policies")
+def policies_command():
+    """The frequency presets and covered-diagnosis lists a contract can name, with their sources."""
+    from .policies import diagnosis_lists, limits, presets
+
+    click.echo("frequency presets (frequency_rule: NAME in a contract, or frequency: [{at_most: N, days: D}]):")
+    for name, preset in presets().items():
+        click.echo(f"  {name:32} {'; '.join(limit.describe() for limit in limits(name)):40} {preset['description']}")
+    click.echo("\ncovered-diagnosis lists (covered_diagnoses: NAME in a contract, or a list of codes):")
+    for name, listed in diagnosis_lists().items():
+        flag = " [example]" if listed.get("example") else (" [not yet verified]" if listed.get("verified") is False else "")
+        click.echo(f"  {name:32} {len(listed['codes']):3} codes  {listed['title']}{flag}")
+    from .proposals import proposals
+
+    click.echo("\nproposed rules (compare --proposal NAME; proposal: NAME in a forecast scenario):")
+    for name, rule in proposals().items():
+        click.echo(f"  {name:32} {rule.title}: {'; '.join(rule.reference)}")
+
+
 @main.command("fee-schedule")
 @click.option("--date", "day", type=DATE, required=True, help="Date of service.")
 @click.option("--locality", help="Carrier-locality, e.g. 10112-00.")
@@ -237,6 +282,7 @@ def session_command(file, as_json, nonpar, day, **flags):
             "expected_to_provider",
             "edit",
             "reason",
+            "release",
         ]
     ]
     click.echo(table.to_string(index=False, max_colwidth=90))
@@ -416,7 +462,11 @@ def mix_items(schedules, mix: list, base: dict, day, flags: dict, codes: str | N
 @click.option("--payers", "payer_names", help="Comma-separated payer names (default: every saved payer).")
 @click.option("--lines", "show_lines", is_flag=True, help="Also print every payer's claim lines.")
 @click.option("--output", type=click.Path(path_type=Path), help="Write the per-line comparison to .csv, .parquet or .xlsx.")
-def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, **flags):
+@click.option(
+    "--proposal",
+    help="Also price under a proposed rule, side by side (python -m estimator policies lists them), e.g. cy2027_pfs_proposed.",
+)
+def compare_command(file, codes, payer_names, show_lines, output, proposal, nonpar, day, **flags):
     """Compare saved payers for one session, a session mix ({"mix": [{"count": N, "session": {...}}]}) or --codes."""
     from dataclasses import replace
 
@@ -441,6 +491,12 @@ def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, *
     with naming(file):
         items = mix_items(schedules, mix, base, day, flags, codes)
         totals, lines = compare(schedules, items, contracts, practice_)
+        if proposal:
+            from .proposals import proposal as named
+
+            rule = named(proposal)
+            proposed, proposed_lines = compare(schedules, items, contracts, practice_, proposal)
+            lines = pd.concat([lines.assign(scenario="current"), proposed_lines.assign(scenario=proposal)], ignore_index=True)
     shown = totals[
         [
             "rank",
@@ -455,6 +511,11 @@ def compare_command(file, codes, payer_names, show_lines, output, nonpar, day, *
         ]
     ]
     click.echo(shown.to_string(index=False))
+    if proposal:
+        side = totals[["payer", "expected"]].merge(proposed[["payer", "expected"]], on="payer", suffixes=("", "_proposed"))
+        side["change"] = side["expected_proposed"] - side["expected"]
+        click.echo(f"\nunder {rule.title}, a proposal ({'; '.join(rule.reference)}):")
+        click.echo(side.to_string(index=False))
     for row in totals.itertuples():
         if row.reasons or row.warnings:
             click.echo(f"\n{row.payer}: " + " ".join(part for part in (row.reasons, row.warnings) if part))
@@ -605,6 +666,8 @@ def price_claims(source, output, errors_path, mapping, tolerance, engine, schedu
             source, output, book, mapping=pairs, tolerance=limit, errors_path=errors_path, rows_per_chunk=chunk_rows
         )
     click.echo(summary.render())
+    for note in summary.notes:
+        click.echo(f"note: {note}", err=True)
     sys.exit(1 if summary.failed else 0)
 
 

@@ -133,7 +133,7 @@ LAYOUTS: dict[str, Layout] = {
                 _code("locality", ("LOCALITY NUMBER",), r"\d{1,2}", pad=2),
                 _text("locality_name", ("LOCALITY NAME",)),
                 _dec("work_gpci_no_floor", (r"\d{4} PW GPCI \(WITHOUT 1\.0 FLOOR\)",), 3, required=False),
-                _dec("work_gpci", (r"\d{4} PW GPCI \(WITH 1\.0 FLOOR\)",), 3),
+                _dec("work_gpci", (r"\d{4} PW GPCI \(WITH 1\.0 FLOOR\)", r"\d{4} PW GPCI"), 3),  # 2023 and before: one PW column
                 _dec("pe_gpci", (r"\d{4} PE GPCI",), 3),
                 _dec("mp_gpci", (r"\d{4} MP GPCI",), 3),
             ),
@@ -344,10 +344,14 @@ def _aliases(name: str) -> tuple[str, ...]:
 
 
 def _match_columns(layout: Layout, names: list[str]) -> dict[str, int] | None:
+    """Where each column is: a header as written wins over one matched only once re-save marks are
+    taken off (so "2026 PW GPCI (WITHOUT 1.0 FLOOR)" is never read as the floored column)."""
     found: dict[str, int] = {}
     for column in layout.columns:
-        hits = [
-            i for i, name in enumerate(names) if any(re.fullmatch(h, alias) for h in column.headers for alias in _aliases(name))
+        hits = [i for i, name in enumerate(names) if any(re.fullmatch(h, name) for h in column.headers)] or [
+            i
+            for i, name in enumerate(names)
+            if any(re.fullmatch(h, alias) for h in column.headers for alias in _aliases(name)[1:])
         ]
         if hits:
             found[column.name] = hits[0]

@@ -17,8 +17,8 @@ from .contracts import TRADITIONAL_MEDICARE, Contract, Practice
 from .domain import Biller, Kind
 from .engine import Book, Priced, price
 from .errors import InputError
-from .policies import frequency_warnings
 from .session import Claim, Coded, Session, code_session, labels, line_table, part_b_deductible_owed, priced_claim
+from .session import policy_warnings as session_policy_warnings
 from .store import FeeSchedules
 
 REFERENCE = "\x00Medicare par"  # a payer name no user can type (control characters are refused)
@@ -59,8 +59,11 @@ def _deductible(contract: Contract, session: Session) -> Decimal:
     return contract.deductible
 
 
-def price_items(schedules: FeeSchedules, items: list[Item], contracts: list[Contract], practice: Practice) -> Priced:
-    """Every item under every contract and under the Medicare par reference, in one engine call."""
+def price_items(
+    schedules: FeeSchedules, items: list[Item], contracts: list[Contract], practice: Practice, proposal: str = ""
+) -> Priced:
+    """Every item under every contract and under the Medicare par reference, in one engine call
+    (under a proposed rule when ``proposal`` names one: estimator.proposals)."""
     reference = replace(TRADITIONAL_MEDICARE, payer=REFERENCE)
     tables = []
     for number, item in enumerate(items, 1):
@@ -76,7 +79,7 @@ def price_items(schedules: FeeSchedules, items: list[Item], contracts: list[Cont
             )
             if contract is reference:
                 table["participating"] = True
-            tables.append(table.assign(item=number, count=item.count))
+            tables.append(table.assign(item=number, count=item.count, proposal=proposal))
     book = Book(schedules, {c.payer: c for c in contracts + [reference]})
     return price(pd.concat(tables, ignore_index=True), book)
 
@@ -110,13 +113,10 @@ def _raise_first_error(priced: Priced) -> None:
 
 
 def policy_warnings(item: Item, contract: Contract) -> list[str]:
-    """The coder's warnings under this payer: its own frequency rule (else the session's), prior
-    authorization, guidance not covered."""
+    """The coder's warnings, then this payer's: its frequency limits and covered diagnoses
+    (estimator.session.policy_warnings), prior authorization, guidance not covered."""
     session = item.session
-    rule = contract.frequency_rule or session.frequency_rule
-    own = frequency_warnings(rule, session.date_of_service, session.prior_sessions)
-    default = frequency_warnings(session.frequency_rule, session.date_of_service, session.prior_sessions)
-    warnings = [w for w in item.coded.warnings if w not in default] + own
+    warnings = list(item.coded.warnings) + session_policy_warnings(session, contract)
     if contract.prior_authorization:
         warnings.append(f"{contract.payer} requires prior authorization for trigger point injections.")
     if not contract.guidance_covered and session.guidance != "none":
@@ -128,16 +128,17 @@ MONEY = ["allowed", "patient_share", "payer_payment", "sequestration", "expected
 
 
 def compare(
-    schedules: FeeSchedules, items: list[Item], contracts: list[Contract], practice: Practice
+    schedules: FeeSchedules, items: list[Item], contracts: list[Contract], practice: Practice, proposal: str = ""
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each payer's allowed, patient share, payment after sequestration, expected, % of Medicare par,
-    rank and gap to the best; and every payer's priced lines. Amounts are Decimal dollars."""
+    rank and gap to the best; and every payer's priced lines. Amounts are Decimal dollars. Under a
+    proposal (estimator.proposals) every figure is the proposal's what-if, Medicare par included."""
     if not contracts:
         raise InputError("no payers to compare: add contracts first", field="payers")
     days = {item.session.date_of_service for item in items}
     if len(days) > 1:
         raise InputError("every session of a mix must have the same date of service", field="mix")
-    priced = price_items(schedules, items, contracts, practice)
+    priced = price_items(schedules, items, contracts, practice, proposal)
     _raise_first_error(priced)
     lines = priced.lines.assign(count=priced.lines["count"].astype(int))
     practice_lines = lines[lines["biller"] != Biller.FACILITY]

@@ -21,6 +21,7 @@ from typing import Any
 
 from .domain import DrugMethod, Kind, Method
 from .errors import InputError
+from .policies import Limit, covered_list, limits, medicare_default
 from .textio import decimal_field, dump_yaml, load_yaml, plain_text
 
 CODE_KEY = re.compile(r"[0-9A-Z]{5}(?:-[0-9A-Z]{2})?")
@@ -36,7 +37,16 @@ NUMBERS = {  # field: (decimals, highest)
     "deductible": (2, Decimal(100_000)),
     "dollars_per_rvu": (4, Decimal(10_000)),
 }
-FLAGS = ("lesser_of_billed", "guidance_covered", "em_25_paid", "prior_authorization", "sequestration", "claim_edits", "example")
+FLAGS = (
+    "lesser_of_billed",
+    "guidance_covered",
+    "em_25_paid",
+    "prior_authorization",
+    "sequestration",
+    "claim_edits",
+    "bypass_modifiers_accepted",
+    "example",
+)
 
 
 def _money_map(values: Any, name: str, places: int = 6) -> dict[str, Decimal]:
@@ -87,7 +97,9 @@ class Contract:
     guidance_covered: bool = True
     em_25_paid: bool = True
     claim_edits: bool = True  # follows Medicare's claim edits and multiple-procedure rules
-    frequency_rule: str | None = None
+    bypass_modifiers_accepted: bool = True  # 59 / XE / XP / XS / XU let a second guidance code be paid
+    frequency: tuple[Limit, ...] = ()  # the payer's frequency limits (traditional Medicare: the default preset)
+    covered_diagnoses: str | tuple[str, ...] | None = None  # a shipped list's name or the payer's own codes
     prior_authorization: bool = False
     copay: Decimal = Decimal(0)
     coinsurance_percent: Decimal = Decimal(0)
@@ -101,7 +113,7 @@ class Contract:
         """Validate a contract from YAML/JSON data; every bad field is an InputError naming it."""
         if not isinstance(data, dict):
             raise InputError("a contract must be a mapping of fields", field="contract")
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls)} | {"frequency_rule"}
         unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
             raise InputError(f"unknown field(s): {', '.join(unknown)[:200]}", field=unknown[0][:40])
@@ -132,14 +144,12 @@ class Contract:
                 raise InputError(
                     f"{values['locality'][:20]!r}: write a locality as CARRIER-LOCALITY, e.g. 10112-00", field="locality"
                 )
-        rule = values.get("frequency_rule")
-        if rule is not None:
-            from .policies import frequency_rules
-
-            if rule not in frequency_rules():
-                raise InputError(
-                    f"{str(rule)[:40]!r} is not a frequency rule ({', '.join(frequency_rules())})", field="frequency_rule"
-                )
+        if "frequency_rule" in values:  # a preset's name, the shorthand for its limits
+            if "frequency" in values:
+                raise InputError("give frequency or frequency_rule, not both", field="frequency_rule")
+            values["frequency"] = values.pop("frequency_rule")
+        values["frequency"] = limits(values.get("frequency"))
+        values["covered_diagnoses"] = covered_list(values.get("covered_diagnoses"))
         contract = cls(**values)
         if contract.method == Method.FEE_SCHEDULE and not contract.fees:
             raise InputError("a fee-schedule contract needs fees", field="fees")
@@ -154,12 +164,28 @@ class Contract:
             value = getattr(self, f.name)
             if isinstance(value, Decimal):
                 value = str(value)
+            elif f.name == "frequency":
+                value = [limit.to_dict() for limit in value]
+            elif f.name == "covered_diagnoses" and isinstance(value, tuple):
+                value = list(value)
             elif isinstance(value, dict):
                 value = {k: str(v) for k, v in value.items()}
             elif isinstance(value, str):
                 value = str(value)  # an enum member as its plain value
             out[f.name] = value
         return out
+
+    def frequency_limits(self) -> tuple[Limit, ...]:
+        """The payer's own limits; traditional Medicare without its own: the default preset."""
+        if self.frequency or self.kind != Kind.MEDICARE:
+            return self.frequency
+        return limits(medicare_default("frequency_rule"))
+
+    def diagnosis_list(self) -> str | tuple[str, ...] | None:
+        """The payer's own covered list; traditional Medicare without its own: the default list."""
+        if self.covered_diagnoses or self.kind != Kind.MEDICARE:
+            return self.covered_diagnoses
+        return medicare_default("covered_diagnoses")
 
     @property
     def is_traditional_medicare(self) -> bool:

@@ -107,3 +107,4 @@ class Edit(StrEnum):
     PROFESSIONAL = "professional_component"  # imaging in a facility: the physician's -26 only
     MULTIPLE_PROCEDURE = "multiple_procedure"  # ranked and reduced (MULT PROC indicator)
     NOT_PAID = "not_paid"  # PFS status or facility packaging: priced at 0 with its reason
+    PROPOSED = "proposed"  # a proposed rule's reduction, in a what-if (estimator.proposals)

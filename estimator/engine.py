@@ -48,13 +48,15 @@ from .contracts import Contract
 from .domain import PLACES_OF_SERVICE, Biller, Category, Edit, Method
 from .errors import InputError
 from .money import ratio_to_cents
-from .parameters import in_force_key, parameter, parameter_names
+from .parameters import in_force_key, parameter, required_parameter_names
+from .proposals import proposals
 from .rules.contracts import contract_allowed, contract_reasons
 from .rules.cost_sharing import cost_sharing
 from .rules.edits import claim_edits
 from .rules.medicare import OUTPUT as FEE_COLUMNS
 from .rules.medicare import medicare_fees
 from .rules.multiple_procedures import multiple_procedures
+from .rules.proposals import proposed_same_day
 from .store import FeeSchedules
 
 DEFAULTS = {
@@ -71,6 +73,7 @@ DEFAULTS = {
     "work_gpci_floor": "",
     "label": "",
     "reason": "",
+    "proposal": "",
 }
 REQUIRED = ("date_of_service", "code", "payer")
 INPUTS = set(DEFAULTS) | set(REQUIRED) | {"billed", "deductible"}
@@ -178,9 +181,10 @@ def normalise(lines: pd.DataFrame, contracts: Mapping[str, Contract]) -> tuple[p
     n = len(lines)
     errors = _Errors(n)
     t = pd.DataFrame({"order": np.arange(n)})
-    for name in ("claim", "label", "reason", "zip_code", "locality", "cf_track"):
+    for name in ("claim", "label", "reason", "zip_code", "locality"):
         codes, text = _uniques(lines, name)
         t[name] = _category(codes, text)
+    _proposal_and_track(lines, t, errors)
     codes, text = _uniques(lines, "work_gpci_floor")
     floor = np.array([v.lower() for v in text], dtype=object)
     t["floor"] = _category(codes, floor)
@@ -233,6 +237,7 @@ def normalise(lines: pd.DataFrame, contracts: Mapping[str, Contract]) -> tuple[p
     t["payer"] = _category(codes, payer)
     message = np.array([f"payer is not a saved payer: {v[:60]}" + ("..." if len(v) > 60 else "") for v in text], dtype=object)
     errors.add(payer[codes] == "", message[codes], "payer")
+    _proposal_followers(t, contracts)
     billed = pd.array(lines["billed"], dtype="Int64") if "billed" in lines else pd.array([None] * n, dtype="Int64")
     t["billed_known"] = ~np.asarray(pd.isna(billed))
     t["billed"] = np.asarray(billed.fillna(0), dtype=np.int64)
@@ -241,6 +246,43 @@ def normalise(lines: pd.DataFrame, contracts: Mapping[str, Contract]) -> tuple[p
     )
     t["participating"] = lines["participating"].to_numpy(bool) if "participating" in lines else True
     return t, errors
+
+
+def _proposal_and_track(lines: pd.DataFrame, t: pd.DataFrame, errors: _Errors) -> None:
+    """The proposal each line is priced under (estimator.proposals; blank: none) and its CF track: a
+    proposal's conversion factor for the line's track stands in for the RVU file's."""
+    codes, names = _uniques(lines, "proposal")
+    known = proposals()
+    errors.add(
+        ~np.isin(names, ["", *known])[codes], "proposal is not one of " + ", ".join(known) if known else "no proposal", "proposal"
+    )
+    track_codes, tracks = _uniques(lines, "cf_track")
+    pair, first = np.unique(_combine(codes, track_codes), return_index=True)
+    chosen = [
+        known[names[codes[i]]].conversion_factor.get(tracks[track_codes[i]], tracks[track_codes[i]])
+        if names[codes[i]] in known
+        else tracks[track_codes[i]]
+        for i in first
+    ]
+    at = np.searchsorted(pair, _combine(codes, track_codes))
+    t["proposal"] = _category(codes, np.where(np.isin(names, list(known)), names, ""))
+    t["cf_track"] = _category(at, np.array(chosen, dtype=object))
+
+
+def _proposal_followers(t: pd.DataFrame, contracts: Mapping[str, Contract]) -> None:
+    """A proposed Medicare rule changes what a payer pays only when the payer pays Medicare's current
+    amounts: traditional Medicare and contracts at a % of rolling-year Medicare. Other lines are priced
+    as they are today."""
+    follows = np.array(
+        [
+            bool(p) and contracts[p].method in (Method.MEDICARE, Method.PERCENT_OF_MEDICARE) and not contracts[p].medicare_year
+            for p in t["payer"].cat.categories
+        ]
+        + [False]
+    )
+    keep = follows[t["payer"].cat.codes.to_numpy()]
+    if not keep.all() and (t["proposal"] != "").any():
+        t["proposal"] = pd.Categorical(np.where(keep, t["proposal"].astype(object).to_numpy(), ""))
 
 
 # -- the pricing context ----------------------------------------------------------------------------
@@ -283,7 +325,7 @@ def not_covered(schedules: FeeSchedules, day: dt.date) -> str:
     no known value (every rule's values start with the first PFS file held)."""
     try:
         schedules.in_force("pfs_rvu", day)
-        for name in parameter_names():
+        for name in required_parameter_names():
             parameter(name, day)
     except InputError as error:
         return error.message
@@ -471,6 +513,8 @@ def price(lines: pd.DataFrame, book: Book, *, reasons: bool = True, edits: bool 
     pfs_line = t["category"].isin([Category.PROCEDURE, Category.GUIDANCE, Category.EM]).to_numpy()
     t["unit_nonpar"] = np.where(pfs_line, t["unit_nonpar"], t["unit_fee"])
     t["eligible"] = ok & (t["biller"] == Biller.PHYSICIAN).to_numpy() & (t["edit"] != Edit.NOT_PAID).to_numpy() & edits
+    accepts = np.array([not p or book.contracts[p].bypass_modifiers_accepted for p in t["payer"].cat.categories] + [True])
+    t["bypass_ok"] = accepts[t["payer"].cat.codes.to_numpy()]  # the payer honours 59 / X{EPSU}
     found, edit_notes = claim_edits(t, book.schedules, days)
     notes += edit_notes
     denied = found["denied"]
@@ -485,6 +529,16 @@ def price(lines: pd.DataFrame, book: Book, *, reasons: bool = True, edits: bool 
     reduced = shares["reduced"] & ~denied
     t["edit"] = _replace_where(edit, reduced, np.full(reduced.sum(), Edit.MULTIPLE_PROCEDURE.value, dtype=object))
     t["edit_reason"] = _join_where(edit_reason, reduced, shares["reason"][reduced])
+    if (t["proposal"] != "").any():
+        proposed = proposed_same_day(t, ~denied)
+        t["share_num"], t["share_den"] = proposed["share_num"], proposed["share_den"]
+        hit = proposed["reduced"]
+        t["edit"] = _replace_where(t["edit"].array, hit, np.full(hit.sum(), Edit.PROPOSED.value, dtype=object))
+        t["edit_reason"] = _join_where(t["edit_reason"].array, hit, proposed["reason"][hit])
+        notes += [
+            f"Priced under {known.title} (a proposal, not a final rule): {'; '.join(known.reference)}."
+            for known in _used_proposals(t)
+        ]
     units, num, den = t["units"].to_numpy(np.int64), t["share_num"].to_numpy(np.int64), t["share_den"].to_numpy(np.int64)
     par = ratio_to_cents(units * t["unit_fee"].to_numpy(np.int64), num, den * 10)
     nonpar = ratio_to_cents(units * t["unit_nonpar"].to_numpy(np.int64), num, den * 10)
@@ -517,6 +571,10 @@ def price(lines: pd.DataFrame, book: Book, *, reasons: bool = True, edits: bool 
     if extra:  # the caller's own columns ride along
         t = pd.concat([t, lines[extra].reset_index(drop=True)], axis=1)
     return Priced(t, list(dict.fromkeys(notes)))
+
+
+def _used_proposals(t: pd.DataFrame) -> list:
+    return [proposals()[name] for name in t["proposal"].cat.categories if name]
 
 
 def _take(values: np.ndarray, at: np.ndarray, default) -> np.ndarray:

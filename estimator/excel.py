@@ -58,7 +58,7 @@ from .forecast import Scenario, Template, run
 from .parameters import parameter, rate
 from .pfs import NATIONAL
 from .pfs import price as price_pfs
-from .policies import medicare_default, yearly_limit
+from .policies import yearly_limit
 from .session import Session, code_session, labels, session_data
 from .store import FeeSchedules
 from .textio import is_formula_text
@@ -517,7 +517,7 @@ class _Model:
                 (8, contract.drug_method.value),
             ):
                 s.put(row, col, text)
-            limit = yearly_limit(contract.frequency_rule or (medicare_default("frequency") if traditional else None))
+            limit = yearly_limit(contract.frequency_limits())
             percent_applies = contract.method in (Method.PERCENT_OF_MEDICARE, Method.PERCENT_OF_CHARGES)
             drug_applies = contract.drug_method in (DrugMethod.ASP_PLUS, DrugMethod.PERCENT_OF_ASP)
             terms: dict[
@@ -683,7 +683,7 @@ class _Model:
         s.put(
             1,
             1,
-            f"Fee schedule {self.day} · RVUs {self.basis.rvu.name} · GPCIs {self.basis.gpci.name} · amounts rounded to the cent "
+            f"Fee schedule {self.day} · RVUs {self.basis.rvu.name} · GPCIs {self.basis.gpci_name} · amounts rounded to the cent "
             "once · payer columns: each code alone, one unit, in the office (a list price: no claim edits)",
             bold=True,
             measure=False,
@@ -1308,7 +1308,7 @@ class _Model:
         s = self.sheets["Sources"]
         s.put(1, 1, "Sources and assumptions", bold=True, measure=False)
         s.put(2, 1, f"Exported {exported_at:%Y-%m-%d %H:%M} UTC by tpi-estimator {__version__}", measure=False)
-        used = {name for release in self.used for name in release.split("/")} | {self.basis.rvu.name, self.basis.gpci.name}
+        used = {name for release in self.used for name in release.split("/")} | {self.basis.rvu.name, self.basis.gpci_name}
         vintages = [v for v in self.schedules.vintages if v.name in used]
         s.header(
             4,

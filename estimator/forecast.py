@@ -35,7 +35,8 @@ from .engine import Book, in_year, not_covered, price
 from .errors import InputError
 from .money import round_cents
 from .parameters import in_force_key, parameter
-from .policies import medicare_default, yearly_limit
+from .policies import yearly_limit
+from .proposals import proposal
 from .session import Session, code_session, line_table
 from .store import FeeSchedules
 from .textio import decimal_field, load_yaml, plain_text, read_text
@@ -77,6 +78,7 @@ class Scenario:
     denial_rate_percent: dict[str, Decimal] = field(default_factory=dict)
     contracts: dict[str, dict] = field(default_factory=dict)  # changes to saved contracts
     conversion_factor: str | None = None
+    proposal: str = ""  # a proposed rule priced as a what-if (estimator.proposals)
     location: dict = field(default_factory=dict)
     prices_held_at: dt.date | None = None  # price every month on this date (the Excel model holds prices)
 
@@ -111,6 +113,7 @@ def _parse(data) -> list[Scenario]:
         "location",
         "contracts",
         "conversion_factor",
+        "proposal",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -151,6 +154,7 @@ def _parse(data) -> list[Scenario]:
         denial_rate_percent=_percentages(data.get("denial_rate_percent", {}), "denial_rate_percent"),
         contracts=_changes(data.get("contracts", {})),
         conversion_factor=_cf(data.get("conversion_factor")),
+        proposal=_proposal(data.get("proposal")),
     )
     variants = [base]
     for item in data.get("scenarios") or []:
@@ -164,8 +168,16 @@ def _parse(data) -> list[Scenario]:
             changes["conversion_factor"] = _cf(item["conversion_factor"])
         if "growth_percent_per_month" in item:
             changes["growth_percent_per_month"] = _growth(item["growth_percent_per_month"])
+        if "proposal" in item:
+            changes["proposal"] = _proposal(item["proposal"])
         variants.append(replace(base, **changes))
     return variants
+
+
+def _proposal(value) -> str:
+    if not value:
+        return ""
+    return proposal(str(value)).name
 
 
 def _changes(value) -> dict[str, dict]:
@@ -294,7 +306,7 @@ def _session_prices(schedules, scenario: Scenario, contracts: dict[str, Contract
                     table = line_table(session, coded, claim, contract.payer, deductible=owed, practice=practice)
                     if contract is reference:
                         table["participating"] = True
-                    tables.append(table.assign(price_day=day, template=template.name, due=due))
+                    tables.append(table.assign(price_day=day, template=template.name, due=due, proposal=scenario.proposal))
     book = Book(schedules, {c.payer: c for c in list(contracts.values()) + [reference]})
     priced = price(pd.concat(tables, ignore_index=True), book, reasons=False).lines
     failed = priced[priced["error"] != ""]
@@ -334,9 +346,7 @@ def _scenario_rows(schedules, scenario: Scenario, contracts: dict[str, Contract]
         volume_factor = growth**index * Fraction(scenario.seasonality[month_day.month - 1])
         for payer, contract in contracts.items():
             totals = dict.fromkeys(OUTPUT_COLUMNS[3:], Fraction(0))
-            limit = yearly_limit(
-                contract.frequency_rule or (medicare_default("frequency") if contract.kind == Kind.MEDICARE else None)
-            )
+            limit = yearly_limit(contract.frequency_limits())
             paid = min(Fraction(1), limit / per_patient) if limit else Fraction(1)
             denial = Fraction(scenario.denial_rate_percent.get(payer, 0)) / 100
             collected = paid * (1 - denial)

@@ -67,6 +67,13 @@ def parameter_names() -> list[str]:
     return sorted(str(p.relative_to(PARAMETERS).with_suffix("")) for p in PARAMETERS.rglob("*.yaml"))
 
 
+@cache
+def required_parameter_names() -> list[str]:
+    """The parameters every priced date needs (an ``optional`` one is read only by some choices, such
+    as the qualifying-APM conversion factor)."""
+    return [name for name in parameter_names() if not _load(name).get("optional")]
+
+
 def in_force_key(schedules: Any, day: dt.date) -> tuple:
     """Everything a price depends on through its date: the CMS file of each kind in force (or the
     latest held, for the kinds used that way) and the start of every dated rule. Dates with equal keys

@@ -38,12 +38,16 @@ class Basis:
 
     date_of_service: dt.date
     rvu: Vintage
-    gpci: Vintage
+    gpci: Vintage | None  # None for national amounts on a date no GPCI file covers
     opps_cap: Vintage | None
     cf_track: str
     conversion_factor: Fraction
     work_gpci_floor: bool
     floor_rule: Parameter | None  # None when the user chose the floor explicitly
+
+    @property
+    def gpci_name(self) -> str:
+        return self.gpci.name if self.gpci else "national"
 
     def notes(self) -> list[str]:
         """Caveats a user must see next to the amounts."""
@@ -51,7 +55,7 @@ class Basis:
         if self.floor_rule is not None and not self.floor_rule.confirmed:
             notes.append(f"Work GPCI floor: {self.floor_rule.note}")
         if self.cf_track not in ("standard", "qualifying_apm"):
-            notes.append(f"What-if conversion factor {self.cf_track} (not a CMS figure).")
+            notes.append(f"Conversion factor {self.cf_track} given for this estimate, in place of the RVU file's.")
         if self.opps_cap is None:
             notes.append(f"No OPPS imaging cap file is held for {self.date_of_service}; no cap applied.")
         return notes
@@ -151,7 +155,10 @@ def price(
     if work_gpci_floor is None:
         floor_rule = parameter("pfs/work_gpci_floor", day)
         work_gpci_floor = bool(floor_rule.value)
-    gpci_table, gpci_vintage = locality_table(schedules, day)
+    if localities == "national" and not any(v.covers(day) for v in schedules.of_kind("gpci")):
+        gpci_table, gpci_vintage = None, None  # national amounts need no GPCI file
+    else:
+        gpci_table, gpci_vintage = locality_table(schedules, day)
     places = _places(gpci_table, localities, work_gpci_floor, gpci_vintage)
     rvu = select_codes(schedules.table(rvu_vintage), codes)
     try:
@@ -162,12 +169,12 @@ def price(
     return _amounts(rvu, places, basis, schedules), basis
 
 
-def _places(gpci: pd.DataFrame, localities, floor: bool, vintage: Vintage) -> pd.DataFrame:
+def _places(gpci: pd.DataFrame | None, localities, floor: bool, vintage: Vintage | None) -> pd.DataFrame:
     """The GPCI rows priced: "national" (all GPCIs 1.000), "all", or a list of (carrier, locality) in
     which NATIONAL stands for the national row."""
     columns = ["carrier", "locality", "state", "locality_name", "work_gpci", "pe_gpci", "mp_gpci"]
     national = pd.DataFrame([["", "", "", "NATIONAL (GPCI 1.000)", 1000, 1000, 1000]], columns=columns)
-    if localities == "national":
+    if localities == "national" or gpci is None or vintage is None:
         return national
     chosen = gpci.assign(work_gpci=work_gpci_column(gpci, floor, vintage))
     if localities == "all":
@@ -317,7 +324,7 @@ def schedule_table(frame: pd.DataFrame, basis: Basis) -> Any:
     columns["conversion_factor"] = decimal_array(np.full(n, int(cf), np.int64), 4)
     columns |= {c: text(frame[c]) for c in INDICATOR_COLUMNS}
     columns["rvu_release"] = constant(basis.rvu.name)
-    columns["gpci_release"] = constant(basis.gpci.name)
+    columns["gpci_release"] = constant(basis.gpci_name)
     columns["work_gpci_floor"] = constant("on" if basis.work_gpci_floor else "off")
     columns["opps_cap_release"] = constant(basis.opps_cap.name if basis.opps_cap else "")
     return pa.table(columns)

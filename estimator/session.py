@@ -33,12 +33,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .contracts import TRADITIONAL_MEDICARE, Practice
-from .domain import Biller, FacilityPayment, Setting, place_of_service
+from .contracts import TRADITIONAL_MEDICARE, Contract, Practice
+from .domain import Biller, FacilityPayment, Kind, Setting, place_of_service
 from .engine import Book, Priced, price
 from .errors import InputError
 from .parameters import parameter
-from .policies import diagnosis_warnings, frequency_warnings
+from .policies import covered_list, diagnosis_warnings, frequency_warnings, limits
 from .store import SHIPPED, FeeSchedules
 from .textio import decimal_field
 
@@ -113,8 +113,8 @@ class Session:
     deductible_remaining: Decimal | None = None
     requested_units: int = 1
     requested_modifiers: tuple[str, ...] = ()
-    frequency_rule: str = "three_per_12_months"
-    covered_diagnoses: str = "medicare_example"
+    frequency_rule: str | None = None  # a preset's name (policies); None: traditional Medicare's default
+    covered_diagnoses: str | tuple[str, ...] | None = None  # a list's name or codes; None: Medicare's default
 
     @classmethod
     def from_dict(cls, data) -> Session:
@@ -146,6 +146,9 @@ class Session:
         values["drugs"] = tuple(_drug(d) for d in values.get("drugs", ()))
         values["diagnoses"] = tuple(str(d).strip().upper()[:10] for d in values.get("diagnoses", ()))
         values["requested_modifiers"] = tuple(str(m).strip().upper()[:2] for m in values.get("requested_modifiers", ()))
+        if values.get("frequency_rule") is not None:
+            limits(values["frequency_rule"], "frequency_rule")  # a preset's name
+        values["covered_diagnoses"] = covered_list(values.get("covered_diagnoses"))
         if values.get("deductible_remaining") is not None:
             values["deductible_remaining"] = decimal_field(values["deductible_remaining"], "deductible_remaining", places=2)
         for name, high in (("muscle_count", 100), ("injections", 1000), ("requested_units", 99)):
@@ -427,8 +430,7 @@ def code_session(schedules: FeeSchedules, session: Session, place: str | None = 
     if session.repeat not in REPEAT_MODIFIER:
         raise InputError(f"repeat {session.repeat!r}: use same_physician or another_physician", field="repeat")
     code, reason = procedure_code(session)
-    warnings = procedure_warnings(session, code) + frequency_warnings(session.frequency_rule, day, session.prior_sessions)
-    warnings += diagnosis_warnings(session.covered_diagnoses, session.diagnoses)
+    warnings = procedure_warnings(session, code)
     em, em_warnings = em_line_or_warning(session)
     warnings += em_warnings
     repeat = REPEAT_MODIFIER[session.repeat]
@@ -520,7 +522,7 @@ class ClaimLine:
     biller: str  # physician | facility | not billed
     allowed: Decimal
     reason: str
-    source: str
+    release: str  # the CMS files that priced the line
     edit: str = ""
     medicare: Decimal = Decimal("0.00")
     limiting_charge: Decimal | None = None
@@ -611,7 +613,7 @@ class Claim:
             }
             row |= {name: f"{getattr(line, name):.2f}" for name in MONEY_FIELDS}
             row["limiting_charge"] = "" if line.limiting_charge is None else f"{line.limiting_charge:.2f}"
-            row |= {"edit": line.edit, "reason": line.reason, "source": line.source}
+            row |= {"edit": line.edit, "reason": line.reason, "release": line.release}
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -635,6 +637,17 @@ class Claim:
 
 
 SITES = ("11", "22", "24")
+
+
+def policy_warnings(session: Session, contract: Contract) -> list[str]:
+    """The session under a payer's policy: its frequency limits and covered diagnoses. For traditional
+    Medicare, a preset or list chosen on the session stands in for the contract's (else the default)."""
+    rules, covered = contract.frequency_limits(), contract.diagnosis_list()
+    if contract.kind == Kind.MEDICARE:
+        rules = limits(session.frequency_rule) if session.frequency_rule else rules
+        covered = session.covered_diagnoses or covered
+    warnings = frequency_warnings(rules, session.date_of_service, session.prior_sessions)
+    return warnings + diagnosis_warnings(covered, session.diagnoses)
 
 
 def part_b_deductible_owed(session: Session) -> Decimal:
@@ -668,6 +681,7 @@ def estimate(schedules: FeeSchedules, session: Session, *, practice: Practice | 
         raise InputError(failed["error"].iloc[0], field=failed["error_field"].iloc[0])
     claims = [priced_claim(session, c, priced, f"site {i}", owed) for i, c in enumerate(coded)]
     claim = claims[0]
+    claim.warnings = policy_warnings(session, TRADITIONAL_MEDICARE) + claim.warnings
     if compare_sites:
         claim.sites = [site_summary(c) for c in claims[1:]]
     return claim
@@ -714,7 +728,7 @@ def site_summary(claim: Claim) -> dict:
         return sum((getattr(line, name) for line in claim.lines if line.biller in billers), Decimal("0.00"))
 
     everyone = (Biller.PHYSICIAN, Biller.FACILITY, Biller.NOT_BILLED)
-    sources = sorted({line.source for line in claim.lines if line.source and line.allowed > 0})
+    sources = sorted({line.release for line in claim.lines if line.release and line.allowed > 0})
     return {
         "site": claim.setting,
         "physician_allowed": f"{by('allowed', Biller.PHYSICIAN):.2f}",

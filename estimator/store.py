@@ -55,6 +55,9 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+IN_FORCE_ONLY = ("pfs_rvu", "gpci", "zip5", "locco", "opps_cap")  # never priced with an older file
+
+
 @dataclass(frozen=True)
 class Vintage:
     kind: str
@@ -200,6 +203,32 @@ class FeeSchedules:
             if latest is None:
                 return None, ""
             return latest, f"No {latest.source['title']} file is held for {day}; {latest.label} is used instead."
+
+    def pricing(self, kind: str, day: dt.date) -> tuple[Vintage | None, str]:
+        """The vintage of ``kind`` that prices ``day``, and a note when it is an older one standing in.
+        RVU, GPCI, ZIP and LOCCO files and the OPPS cap price only the dates they are in force for."""
+        vintage, note = self.in_force_or_latest(kind, day)
+        if kind in IN_FORCE_ONLY and note:
+            return None, ""
+        return vintage, note
+
+    def priced_with(self, day: dt.date) -> list[dict[str, str]]:
+        """For each kind of CMS file: the vintage that prices ``day``, and whether it is the one in force
+        or an older one standing in (with the note saying so), or none held."""
+        rows = []
+        for kind, layout in LAYOUTS.items():
+            vintage, note = self.pricing(kind, day)
+            rows.append(
+                {
+                    "kind": kind,
+                    "file": layout.title,
+                    "vintage": vintage.name if vintage else "",
+                    "dates": f"{vintage.effective_from} to {vintage.effective_to}" if vintage else "",
+                    "status": "in force" if vintage and not note else ("older file used" if vintage else "none held"),
+                    "note": note,
+                }
+            )
+        return rows
 
     def of_kind(self, kind: str) -> list[Vintage]:
         return sorted((v for v in self.vintages if v.kind == kind), key=lambda v: v.effective_from)

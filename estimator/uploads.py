@@ -17,7 +17,6 @@ from pathlib import Path
 
 import defusedxml  # noqa: F401  (openpyxl parses through defusedxml when it is installed)
 
-from .contracts import MAX_AMOUNT
 from .errors import InputError
 
 MAX_FILE_BYTES = 50 * 2**20
@@ -155,6 +154,8 @@ def read_fee_schedule(path: Path, known_codes: set[str]) -> dict[str, Decimal]:
     Every row is checked: a code that is neither in the PFS nor the ASP file, or text in the
     amount column, stops the import with its row and column named.
     """
+    from .contracts import MAX_AMOUNT
+
     rows = table_rows(path)
     name = Path(path).name
     if not rows:

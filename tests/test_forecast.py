@@ -8,7 +8,8 @@ from conftest import FIXTURES
 
 from estimator.contracts import Contract, Practice
 from estimator.errors import InputError
-from estimator.forecast import first_of_year_share, load_scenario_file, parse_scenarios, run, summary, yearly_limit
+from estimator.forecast import first_of_year_share, load_scenario_file, parse_scenarios, run, summary
+from estimator.policies import limits, yearly_limit
 
 PRACTICE = Practice.from_dict({"name": "Test practice", "zip_code": "35203", "charges": {"20552": "150"}})
 FLAT = Contract.from_dict({"payer": "Flat", "method": "fee_schedule", "fees": {"20552": "50.00"}, "copay": "10"})
@@ -72,7 +73,7 @@ def test_frequency_limit_caps_paid_sessions(shipped):
     scenarios = scenario(months=5, payer_mix={"Medicare": 100}, sessions_per_patient_per_year=4)
     may = run(shipped, scenarios, [MEDICARE], PRACTICE).set_index("month").loc["2026-05"]
     assert (str(may["at_risk_frequency"]), str(may["payer_payment"])) == ("118.13", "277.80")
-    assert yearly_limit("two_months_apart_four_per_year") == 4 and first_of_year_share(3, 5) == Fraction(2, 5)
+    assert yearly_limit(limits("two_months_apart_four_per_year")) == 4 and first_of_year_share(3, 5) == Fraction(2, 5)
 
 
 def test_scenarios_side_by_side(shipped):

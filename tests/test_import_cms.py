@@ -1,6 +1,8 @@
 """import-cms: official layouts in, a vintage out; every bad file named by row and column, nothing half-imported."""
 
+import csv
 import datetime as dt
+import io
 
 from click.testing import CliRunner
 from conftest import FIXTURES
@@ -110,3 +112,41 @@ def test_an_older_release_for_the_same_dates_does_not_replace_a_later_one(isolat
     assert result.exit_code == 0 and "note: RVU26C (released 06/30/2026) stays in force from 2026-01-01" in result.output
     schedules = FeeSchedules(roots=(SHIPPED, isolated_user_data))
     assert schedules.in_force("pfs_rvu", dt.date(2026, 3, 2)).name == "RVU26C"
+
+
+def test_a_2024_rvu_file_prices_2024_dates_from_its_release(isolated_user_data):
+    """RVU24B (PPRRVU24_APR.csv, "RELEASED 03/15/2024", CONV FACTOR 33.2875; CPT descriptors blanked):
+    20552 national non-facility 1.58 RVUs x 33.2875 = 52.594... -> 52.59. The file is the April
+    release, so it prices from April 1, 2024; the day before has no file."""
+    result = run("import-cms", FIXTURES / "pprrvu_2024_apr_subset.csv")
+    assert result.exit_code == 0 and "stored RVU24B" in result.output and "2024-04-01 to 2024-12-31" in result.output
+    priced = run("fee-schedule", "--date", "2024-04-01", "--national", "--codes", "20552")
+    assert priced.exit_code == 0, priced.output
+    row = dict(zip(*list(csv.reader(io.StringIO(priced.stdout)))[:2], strict=True))
+    assert (row["nonfacility_amount"], row["facility_amount"], row["rvu_release"]) == ("52.59", "36.62", "RVU24B")  # 1.10 x CF
+    before = run("fee-schedule", "--date", "2024-03-31", "--national", "--codes", "20552")
+    assert before.exit_code == 2 and "no PFS relative value file (PPRRVU) is loaded for 2024-03-31" in before.output
+
+
+def test_a_gpci_file_given_dates_prices_a_locality_in_that_year(isolated_user_data):
+    """No CY2024 GPCI file is held: the CY2025 Addendum E (an Excel-style copy: "1", "0" for 1.000, 00) is
+    imported for 2024 dates with explicit dates and name, to show the importer and the in-force choice.
+    Alabama 2025 GPCIs 1.000 / 0.869 / 0.575 with the RVU24B row of 20552 (0.66, 0.84, 0.08) at 33.2875:
+    (0.66 + 0.72996 + 0.046) x 33.2875 = 47.7995... -> 47.80."""
+    assert run("import-cms", FIXTURES / "pprrvu_2024_apr_subset.csv").exit_code == 0
+    result = run(
+        "import-cms",
+        FIXTURES / "gpci_2025_excerpt.csv",
+        "--effective-from",
+        "2024-01-01",
+        "--effective-to",
+        "2024-12-31",
+        "--vintage",
+        "GPCI2025_FOR_2024",
+        "--note",
+        "CY2025 values standing in for 2024",
+    )
+    assert result.exit_code == 0, result.output
+    priced = run("fee-schedule", "--date", "2024-05-01", "--locality", "10112-00", "--codes", "20552")
+    row = dict(zip(*list(csv.reader(io.StringIO(priced.stdout)))[:2], strict=True))
+    assert (row["nonfacility_amount"], row["gpci_release"], row["pe_gpci"]) == ("47.80", "GPCI2025_FOR_2024", "0.869")

@@ -88,6 +88,19 @@ def location_inputs(key: str, zip_default: str = "35203") -> tuple[str | None, s
 
 
 def date_input(key: str, label: str = "Date of service") -> dt.date:
-    return st.date_input(
+    """The date of service, with the CMS files that price it right below (an older file standing in
+    for one not held is marked)."""
+    day = st.date_input(
         label, DEFAULT_DAY, min_value=FIRST_DAY, max_value=LAST_DAY, key=key, help="The CMS files in force on this date are used."
+    )
+    priced_with(day)
+    return day
+
+
+def priced_with(day: dt.date) -> None:
+    rows = [r for r in schedules().priced_with(day) if r["vintage"] and r["kind"] != "locco"]
+    older = [r for r in rows if r["status"] != "in force"]
+    names = ", ".join(r["vintage"] + ("*" if r in older else "") for r in rows)
+    st.caption(
+        f"Priced with {names}" + (f". * No file of that kind is held for {day}: the latest older one is used." if older else ".")
     )

@@ -121,7 +121,7 @@ def page() -> None:
             col.metric(label, f"${totals[key]}")
         lines = claim.to_frame()
         st.dataframe(
-            show_money(lines[["code", "modifiers", "units", "biller"] + MONEY + ["edit", "reason", "source"]], MONEY),
+            show_money(lines[["code", "modifiers", "units", "biller"] + MONEY + ["edit", "reason", "release"]], MONEY),
             hide_index=True,
             width="stretch",
         )

@@ -11,19 +11,26 @@ import yaml
 
 from estimator.contracts import Contract, dump_contracts, load_contracts
 from estimator.domain import DrugMethod, Kind, Method
+from estimator.policies import diagnosis_lists, limits, presets
 from estimator.textio import decode_text, load_yaml
 from estimator.uploads import read_fee_schedule
 from ui.common import DEFAULT_DAY, database, plain_errors, schedules
 
 KINDS, METHODS, DRUG_METHODS = [k.value for k in Kind], [m.value for m in Method], [d.value for d in DrugMethod]
-FREQUENCY = [
-    None,
-    "three_per_12_months",
-    "not_within_7_days",
-    "three_weeks_apart",
-    "two_months_apart_four_per_year",
-    "three_in_90_days",
-]
+CUSTOM, NONE = "own (in the YAML below)", "none"
+
+
+def _frequency_choice(contract: Contract) -> str:
+    if not contract.frequency:
+        return NONE
+    named = [name for name, preset in presets().items() if limits(name) == contract.frequency]
+    return named[0] if named else CUSTOM
+
+
+def _diagnosis_choice(contract: Contract) -> str:
+    if contract.covered_diagnoses is None:
+        return NONE
+    return contract.covered_diagnoses if isinstance(contract.covered_diagnoses, str) else CUSTOM
 
 
 def page() -> None:
@@ -115,16 +122,38 @@ def contract_form(contract: Contract, key: str) -> Contract | None:
     data["lesser_of_billed"] = flags[2].checkbox("Lesser of billed", contract.lesser_of_billed, key=f"c-lesser-{key}")
     data["prior_authorization"] = flags[3].checkbox("Prior authorization", contract.prior_authorization, key=f"c-pa-{key}")
     data["sequestration"] = flags[4].checkbox("Sequestration", contract.sequestration, key=f"c-seq-{key}")
-    data["frequency_rule"] = st.selectbox(
-        "Frequency rule",
-        FREQUENCY,
-        index=FREQUENCY.index(contract.frequency_rule),
-        format_func=lambda r: r or "none",
+    left, right = st.columns(2)
+    frequency_options = [NONE, *presets(), CUSTOM]
+    frequency = left.selectbox(
+        "Frequency limits",
+        frequency_options,
+        index=frequency_options.index(_frequency_choice(contract)),
+        format_func=lambda r: presets()[r]["description"] if r in presets() else r,
         key=f"c-freq-{key}",
     )
+    list_options = [NONE, *diagnosis_lists(), CUSTOM]
+    covered = right.selectbox(
+        "Covered diagnoses",
+        list_options,
+        index=list_options.index(_diagnosis_choice(contract)),
+        format_func=lambda r: diagnosis_lists()[r]["title"] if r in diagnosis_lists() else r,
+        key=f"c-dx-{key}",
+    )
+    data["bypass_modifiers_accepted"] = st.checkbox(
+        "Accepts modifiers 59 / XE / XP / XS / XU (a second imaging guidance code for a separate procedure)",
+        contract.bypass_modifiers_accepted,
+        key=f"c-bypass-{key}",
+    )
+    own = (
+        ("fees", "overrides", "drug_per_unit")
+        + (("frequency",) if frequency == CUSTOM else ())
+        + (("covered_diagnoses",) if covered == CUSTOM else ())
+    )
+    data["frequency"] = [] if frequency == NONE else (frequency if frequency != CUSTOM else data["frequency"])
+    data["covered_diagnoses"] = None if covered == NONE else (covered if covered != CUSTOM else data["covered_diagnoses"] or [])
     extra = st.text_area(
-        "Fees, overrides and per-unit drug prices (YAML)",
-        yaml.safe_dump({k: data[k] for k in ("fees", "overrides", "drug_per_unit")}, sort_keys=False),
+        "Fees, overrides, per-unit drug prices" + (", own limits or diagnoses" if len(own) > 3 else "") + " (YAML)",
+        yaml.safe_dump({k: data[k] for k in own}, sort_keys=False),
         key=f"c-extra-{key}",
     )
     extra_data = load_yaml(extra, "fees, overrides and drug prices") or {}

@@ -134,7 +134,7 @@ def _exclusive(t, out, live, mask, groups) -> None:
         first[1:] = claim[order][1:] != claim[order][:-1]
         losers = np.zeros(len(t), bool)
         losers[ranked[~first]] = True
-        losers &= ~has_modifier(t["modifiers"], rule["bypass_modifiers"])
+        losers &= ~(has_modifier(t["modifiers"], rule["bypass_modifiers"]) & t["bypass_ok"].to_numpy())
         keeper = pd.Series(t["code"].to_numpy()[ranked[first]], index=claim[order][first])
 
         def reason(hit: np.ndarray, keeper=keeper, rule=rule) -> np.ndarray:

@@ -195,7 +195,7 @@ def _physician_lines(
     category[pfs_lines.loc[found, "code"].isin(parameter("coding/office_visit_codes", day).value).to_numpy()] = Category.EM.value
     out.loc[found, "category"] = category
     out.loc[found, "coinsurance_rate"] = int(rate("part_b/coinsurance_rate", day) * RATE_SCALE)
-    out.loc[found, "release"] = f"{basis.rvu.name}/{basis.gpci.name}"
+    out.loc[found, "release"] = f"{basis.rvu.name}/{basis.gpci_name}"
     if basis.opps_cap is not None:
         capped = frame["nonfacility_opps_cap"].notna().to_numpy()[at] | frame["facility_opps_cap"].notna().to_numpy()[at]
         out.loc[found[capped], "release"] += f"/{basis.opps_cap.name}"
