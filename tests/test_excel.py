@@ -192,3 +192,57 @@ def test_capped_imaging_codes_follow_the_opps_cap(shipped, tmp_path):
     fee = load_workbook(io.BytesIO(data), data_only=True)["Fee schedule"]
     row = next(r for r in fee.iter_rows(min_row=4) if r[0].value == "70496" and not r[1].value)
     assert [row[i].value for i in (11, 13, 15)] == [343.62, 326.44, 375.4]
+
+
+def _dead_inputs(data: bytes, tmp_path, name: str) -> set[tuple[str, str]]:
+    """The unlocked Assumptions cells whose change moves no figure of the Session estimate, Payer
+    comparison or Forecast sheets (each perturbed alone: numbers halved, flags flipped)."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    model = formulas.ExcelModel().loads(str(path)).finish()
+    base = model.calculate()
+    prefix = f"'[{name}]"
+    outputs = [
+        k
+        for k in base
+        if k.startswith(prefix) and k.split("]", 1)[1].split("!")[0].strip("'") in ("PAYER COMPARISON", "FORECAST")
+    ]
+
+    def value(solution, key):
+        cell = solution[key].value
+        return cell[0][0] if hasattr(cell, "__getitem__") else cell
+
+    before = {k: value(base, k) for k in outputs}
+    sheet = load_workbook(io.BytesIO(data))["Assumptions"]
+    dead = set()
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.protection.locked is not False or isinstance(cell.value, str) or cell.value is None:
+                continue
+            new = (not cell.value) if isinstance(cell.value, bool) else (cell.value * 0.5 if cell.value else 0.1)
+            after = model.calculate(inputs={f"{prefix}ASSUMPTIONS'!{cell.coordinate}": new})
+            if all(value(after, k) == before[k] for k in outputs):
+                dead.add(
+                    (
+                        cell.coordinate,
+                        f"{sheet.cell(row=cell.row, column=1).value} / {sheet.cell(row=16, column=cell.column).value}",
+                    )
+                )
+    return dead
+
+
+@pytest.mark.slow
+def test_every_input_drives_a_figure(shipped, tmp_path):
+    """Every yellow input changes some figure in at least one of two practices (par with low charges, and
+    non-par), over a 12-month forecast with more sessions a patient than the limits allow."""
+    fees = Contract.from_dict(CONTRACTS[3].to_dict() | {"fees": {"20552": "41.10", "76942": "30", "99213": "70", "J0585": "5.5"}})
+    contracts = CONTRACTS[:3] + [fees] + CONTRACTS[4:]
+    charges = {"20552": "40", "76942": "60", "99213": "70", "J3301": "1", "J0585": "3"}
+    forecast = ForecastInputs(months=12, sessions_per_patient_per_year=Decimal(14), denial_rate_percent={"MA": Decimal(5)})
+    dead = None
+    for participating in (True, False):
+        practice = Practice.from_dict({"name": "T", "zip_code": "35203", "participating": participating, "charges": charges})
+        data = estimate_workbook(shipped, SESSION, contracts, practice, codes=["20552"], forecast=forecast)
+        found = _dead_inputs(data, tmp_path, f"live_{participating}.xlsx")
+        dead = found if dead is None else dead & found
+    assert not dead, sorted(dead)
