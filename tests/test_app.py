@@ -112,3 +112,13 @@ def test_a_damaged_database_is_a_message_on_every_page(tmp_path, monkeypatch):
         assert not at.exception, (name, at.exception)
         if name in ("compare", "forecast", "payers"):
             assert "the practice database is damaged" in texts(at.error), name
+
+
+def test_a_new_grid_row_without_a_side_does_not_lose_the_claim():
+    at = page("estimate")
+    # AppTest has no data-editor API: the grid's edits are set as Streamlit keeps them (a row added, no side)
+    at.session_state["estimate-muscles"] = {"edited_rows": {}, "added_rows": [{"muscle": "rhomboid"}], "deleted_rows": []}
+    at.run()
+    assert not at.exception and not at.error
+    assert "Pick a side for rhomboid" in texts(at.info)
+    assert at.dataframe[2].value["code"][0] == "20552"  # the claim is still there: 2 muscles

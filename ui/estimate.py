@@ -18,6 +18,11 @@ POS = {
 MONEY = ["allowed", "patient_share", "payer_payment", "sequestration", "expected_to_provider"]
 
 
+def cell(value) -> str:
+    """A grid cell as text: a new row's empty cells (None or NaN) are blank, never "nan"."""
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value).strip()
+
+
 def session_inputs() -> dict:
     """The session form; returns data for Session.from_dict."""
     left, right = st.columns(2)
@@ -48,11 +53,11 @@ def session_inputs() -> dict:
                 key="estimate-muscles",
                 column_config={"side": st.column_config.SelectboxColumn(options=["left", "right", "midline"])},
             )
-            data["muscles"] = [
-                {"muscle": m, "side": s or ""}
-                for m, s in zip(muscles["muscle"], muscles["side"], strict=True)
-                if str(m or "").strip()
-            ]
+            rows = [(cell(m), cell(s)) for m, s in zip(muscles["muscle"], muscles["side"], strict=True)]
+            data["muscles"] = [{"muscle": m, "side": s} for m, s in rows if m and s]
+            waiting = [m for m, s in rows if m and not s]
+            if waiting:
+                st.info(f"Pick a side for {', '.join(waiting)}: a muscle counts once its side is chosen.")
         else:
             data["muscle_count"] = int(st.number_input("Distinct muscles", value=2, step=1, key="estimate-count"))
         data["injections"] = int(
@@ -65,11 +70,11 @@ def session_inputs() -> dict:
         num_rows="dynamic",
         key="estimate-drugs",
     )
-    data["drugs"] = [
-        {"drug": d, "dose": dose, "unit": u, "wasted": w or "0"}
-        for d, dose, u, w in drugs[["drug", "dose", "unit", "wasted"]].itertuples(index=False)
-        if str(d or "").strip()
-    ]
+    rows = [tuple(map(cell, row)) for row in drugs[["drug", "dose", "unit", "wasted"]].itertuples(index=False)]
+    data["drugs"] = [{"drug": d, "dose": dose, "unit": u, "wasted": w or "0"} for d, dose, u, w in rows if d and dose]
+    waiting = [d for d, dose, _, _ in rows if d and not dose]
+    if waiting:
+        st.info(f"Give a dose for {', '.join(waiting)}: a drug counts once its dose is given.")
     left, middle, right = st.columns(3)
     em = left.selectbox(
         "Same-day E/M",
