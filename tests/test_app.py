@@ -122,3 +122,15 @@ def test_a_new_grid_row_without_a_side_does_not_lose_the_claim():
     assert not at.exception and not at.error
     assert "Pick a side for rhomboid" in texts(at.info)
     assert at.dataframe[2].value["code"][0] == "20552"  # the claim is still there: 2 muscles
+
+
+def test_the_excel_model_is_never_served_for_inputs_no_longer_on_screen():
+    at = page("estimate")
+    at.button(key="estimate-build").click().run()
+    assert at.session_state["estimate-model"][:2] == b"PK"
+    at.text_input(key="estimate-zip").set_value("36104").run()
+    assert (
+        "estimate-model" not in at.session_state
+        and not at.get("download_button")
+        or all(b.proto.label != "Download the Excel model" for b in at.get("download_button"))
+    )

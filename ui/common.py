@@ -72,6 +72,9 @@ def model_download(session: Session, key: str) -> None:
     if st.button("Build the Excel model (fee schedule, session, payers, 24-month forecast)", key=f"{key}-build"):
         db = database()
         st.session_state[f"{key}-model"] = estimate_workbook(schedules(), session, db.contracts(), db.practice())
+        st.session_state[f"{key}-model-of"] = session
+    if st.session_state.get(f"{key}-model-of") != session:  # built for other inputs: never served for these
+        st.session_state.pop(f"{key}-model", None)
     if f"{key}-model" in st.session_state:
         st.download_button(
             "Download the Excel model", st.session_state[f"{key}-model"], "tpi_estimate.xlsx", XLSX, key=f"{key}-download"
