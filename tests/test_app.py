@@ -134,3 +134,28 @@ def test_the_excel_model_is_never_served_for_inputs_no_longer_on_screen():
         and not at.get("download_button")
         or all(b.proto.label != "Download the Excel model" for b in at.get("download_button"))
     )
+
+
+def test_payers_a_second_save_works_and_delete_asks_first():
+    at = page("payers")
+    at.text_input(key="c-name-(new payer)").set_value("Second Save Health").run()
+    at.button(key="payers-save").click().run()
+    assert not at.exception and "Saved Second Save Health" in texts(at.success)
+    assert at.selectbox(key="payers-edit").value == "Second Save Health"
+    assert "Second Save Health" in list(at.dataframe[0].value["payer"])
+    at.text_input(key="c-pct-Second Save Health").set_value("140").run()
+    at.button(key="payers-save").click().run()
+    assert "Saved Second Save Health" in texts(at.success) and not at.error
+    at.button(key="payers-delete").click().run()
+    assert "Delete Second Save Health?" in texts(at.warning)
+    assert "Second Save Health" in list(at.dataframe[0].value["payer"])  # nothing deleted yet
+    at.button(key="payers-delete-yes").click().run()
+    assert "Deleted Second Save Health" in texts(at.success)
+    assert "Second Save Health" not in list(at.dataframe[0].value["payer"])
+
+
+def test_payers_a_bad_field_keeps_the_buttons():
+    at = page("payers")
+    at.text_input(key="c-pct-(new payer)").set_value("abc").run()
+    assert "is not a number" in texts(at.error)
+    assert at.button(key="payers-save").disabled and len(at.get("download_button")) >= 1

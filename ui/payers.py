@@ -33,8 +33,19 @@ def _diagnosis_choice(contract: Contract) -> str:
     return contract.covered_diagnoses if isinstance(contract.covered_diagnoses, str) else CUSTOM
 
 
+def _saved(message: str, select: str) -> None:
+    """Say what was saved after the page is drawn again with the new table, showing ``select``."""
+    st.session_state["payers-flash"] = message
+    st.session_state["payers-select-next"] = select
+    st.rerun()
+
+
 def page() -> None:
     st.header("Payers and contracts")
+    if "payers-select-next" in st.session_state:  # set before the select box exists in this run
+        st.session_state["payers-edit"] = st.session_state.pop("payers-select-next")
+    if "payers-flash" in st.session_state:
+        st.success(st.session_state.pop("payers-flash"))
     with plain_errors():
         db = database()
         contracts = db.contracts()
@@ -58,17 +69,29 @@ def page() -> None:
         names = ["(new payer)"] + [c.payer for c in contracts]
         chosen = st.selectbox("Edit", names, key="payers-edit")
         current = next((c for c in contracts if c.payer == chosen), Contract(payer="New payer"))
-        edited = contract_form(current, key=chosen)
+        edited = None
+        with plain_errors():  # a bad field is said beside the form; the buttons stay
+            edited = contract_form(current, key=chosen)
         left, middle, right = st.columns(3)
-        if left.button("Save", key="payers-save", type="primary") and edited:
-            if chosen == "(new payer)":
-                db.add_contracts([edited])
-            else:
-                db.rename_or_update(chosen, edited)
-            st.success(f"Saved {edited.payer}")
+        if left.button("Save", key="payers-save", type="primary", disabled=edited is None) and edited:
+            with plain_errors():
+                if chosen == "(new payer)":
+                    db.add_contracts([edited])
+                else:
+                    db.rename_or_update(chosen, edited)
+                _saved(f"Saved {edited.payer}", edited.payer)
         if chosen != "(new payer)" and middle.button("Delete", key="payers-delete"):
-            db.delete_contract(chosen)
-            st.success(f"Deleted {chosen}")
+            st.session_state["payers-confirm-delete"] = chosen
+        if st.session_state.get("payers-confirm-delete") == chosen:
+            st.warning(f"Delete {chosen}? Its contract and fee schedule are removed from the practice database.")
+            yes, no = st.columns(2)
+            if yes.button(f"Delete {chosen}", key="payers-delete-yes", type="primary"):
+                st.session_state.pop("payers-confirm-delete")
+                db.delete_contract(chosen)
+                _saved(f"Deleted {chosen}", "(new payer)")
+            if no.button("Keep it", key="payers-delete-no"):
+                st.session_state.pop("payers-confirm-delete")
+                st.rerun()
         right.download_button("Export all (YAML)", dump_contracts(db.contracts()).encode(), "contracts.yaml", key="payers-export")
         st.subheader("Import")
         upload = st.file_uploader("Contracts (YAML or JSON)", type=["yaml", "yml", "json"], key="payers-import")
