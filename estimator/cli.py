@@ -505,6 +505,7 @@ def compare_command(file, codes, payer_names, show_lines, output, proposal, nonp
             "allowed",
             "patient_share",
             "payer_payment",
+            "sequestration",
             "expected",
             "percent_of_medicare",
             "difference_to_best",

@@ -130,7 +130,8 @@ MONEY = ["allowed", "patient_share", "payer_payment", "sequestration", "expected
 def compare(
     schedules: FeeSchedules, items: list[Item], contracts: list[Contract], practice: Practice, proposal: str = ""
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each payer's allowed, patient share, payment after sequestration, expected, % of Medicare par,
+    """Each payer's allowed, patient share, payment (before sequestration), sequestration, expected to the
+    practice (patient share + payment - sequestration), % of Medicare par,
     rank and gap to the best; and every payer's priced lines. Amounts are Decimal dollars. Under a
     proposal (estimator.proposals) every figure is the proposal's what-if, Medicare par included."""
     if not contracts:
@@ -159,7 +160,8 @@ def compare(
                 "kind": contract.kind.value,
                 "allowed": _dollars(sums["allowed"]),
                 "patient_share": _dollars(sums["patient_share"]),
-                "payer_payment": _dollars(sums["payer_payment"] - sums["sequestration"]),
+                "payer_payment": _dollars(sums["payer_payment"]),  # before sequestration, as on every claim line
+                "sequestration": _dollars(sums["sequestration"]),
                 "expected": _dollars(sums["expected"]),
                 "percent_of_medicare": (Decimal(int(sums["allowed"])) / medicare_allowed * 100).quantize(Decimal("0.1"))
                 if medicare_allowed

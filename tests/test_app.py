@@ -27,7 +27,7 @@ def test_estimate_main_path_and_sites():
     at = page("estimate")
     assert not at.exception and not at.error
     claim = at.dataframe[2].value  # muscles editor, drugs editor, then the claim
-    assert list(claim["code"][:3]) == ["20552", "J3301", ""] and claim["allowed"][0] == "$47.25"
+    assert list(claim["Code"][:3]) == ["20552", "J3301", ""] and claim["Allowed"][0] == "$47.25"
     assert [m.value for m in at.metric][:1] == ["$50.21"]  # 47.25 + 2.96
     sites = at.dataframe[3].value
     assert "ambulatory surgical center" in sites["site"].iloc[2]
@@ -46,7 +46,7 @@ def test_compare_main_path_and_code_list():
     at = page("compare")
     assert not at.exception and not at.error
     table = at.dataframe[0].value
-    assert set(table["payer"]) >= {"Medicare (traditional)", "Example Commercial PPO"}
+    assert set(table["Payer"]) >= {"Medicare (traditional)", "Example Commercial PPO"}
     at.radio(key="compare-what").set_value("A list of codes").run()
     at.text_input(key="compare-codes").set_value("20552,99999").run()
     assert "99999: unknown code" in texts(at.error)
@@ -121,7 +121,7 @@ def test_a_new_grid_row_without_a_side_does_not_lose_the_claim():
     at.run()
     assert not at.exception and not at.error
     assert "Pick a side for rhomboid" in texts(at.info)
-    assert at.dataframe[2].value["code"][0] == "20552"  # the claim is still there: 2 muscles
+    assert at.dataframe[2].value["Code"][0] == "20552"  # the claim is still there: 2 muscles
 
 
 def test_the_excel_model_is_never_served_for_inputs_no_longer_on_screen():

@@ -57,6 +57,33 @@ def show_money(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+LABELS = {  # one plain name for each money column, on every page
+    "allowed": "Allowed",
+    "medicare": "Medicare allows",
+    "patient_share": "Patient pays",
+    "payer_payment": "Payer pays (before sequestration)",
+    "sequestration": "Sequestration (2% off Medicare's payment)",
+    "expected": "Expected to the practice",
+    "expected_to_provider": "Expected to the practice",
+    "difference_to_best": "Gap to the best payer",
+    "percent_of_medicare": "% of Medicare",
+    "modifiers": "Modifiers",
+    "units": "Units",
+    "biller": "Billed by",
+    "edit": "Edit",
+    "reason": "Why",
+    "release": "CMS files",
+    "code": "Code",
+    "payer": "Payer",
+    "kind": "Kind",
+    "rank": "Rank",
+}
+
+
+def in_words(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column headers in words (LABELS); money already shown with "$"."""
+    return frame.rename(columns=LABELS)
+
 
 def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
     """What the page shows, as CSV and as an Excel table."""

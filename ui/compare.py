@@ -7,7 +7,7 @@ import streamlit as st
 
 from estimator.compare import codes_item, compare, session_item
 from estimator.session import Session
-from ui.common import database, date_input, downloads, model_download, plain_errors, schedules, show_money
+from ui.common import database, date_input, downloads, in_words, model_download, plain_errors, schedules, show_money
 
 DEFAULT_SESSION = {
     "date_of_service": "2026-03-02",
@@ -42,12 +42,12 @@ def page() -> None:
         totals, lines = compare(schedules(), [item], [c for c in contracts if c.payer in chosen], practice)
         releases = sorted({part for text in lines["release"] for part in str(text).split("/") if part})
         st.caption(f"CMS releases used: {', '.join(releases)}")
-        money = ["allowed", "patient_share", "payer_payment", "expected", "difference_to_best"]
+        money = ["allowed", "patient_share", "payer_payment", "sequestration", "expected", "difference_to_best"]
         st.dataframe(
-            show_money(totals[["rank", "payer", "kind"] + money + ["percent_of_medicare"]], money),
+            in_words(show_money(totals[["rank", "payer", "kind"] + money + ["percent_of_medicare"]], money)),
             hide_index=True,
             width="stretch",
-            column_config={"percent_of_medicare": st.column_config.NumberColumn("% of Medicare", format="%.1f%%")},
+            column_config={"% of Medicare": st.column_config.NumberColumn(format="%.1f%%")},
         )
         chart = totals.melt(id_vars="payer", value_vars=["allowed", "expected"], var_name="amount", value_name="dollars")
         chart["dollars"] = chart["dollars"].astype(float)
@@ -68,7 +68,13 @@ def page() -> None:
                 st.markdown(f"**{row.payer}**: {row.reasons} {row.warnings}")
         with st.expander("Every payer's claim lines"):
             st.dataframe(
-                lines[["payer", "code", "modifiers", "units", "allowed", "patient_share", "edit", "reason"]], hide_index=True
+                in_words(
+                    show_money(
+                        lines[["payer", "code", "modifiers", "units", "allowed", "patient_share", "edit", "reason"]],
+                        ["allowed", "patient_share"],
+                    )
+                ),
+                hide_index=True,
             )
         downloads(lines, "payer_comparison", "compare")
         if what != "A list of codes":

@@ -7,7 +7,17 @@ import pandas as pd
 import streamlit as st
 
 from estimator.session import Session, estimate
-from ui.common import database, date_input, downloads, location_inputs, model_download, plain_errors, schedules, show_money
+from ui.common import (
+    database,
+    date_input,
+    downloads,
+    in_words,
+    location_inputs,
+    model_download,
+    plain_errors,
+    schedules,
+    show_money,
+)
 
 POS = {
     "11": "Office (11)",
@@ -117,7 +127,7 @@ def page() -> None:
             [
                 ("Allowed", "allowed"),
                 ("Patient share", "patient_share"),
-                ("Medicare pays", "payer_payment"),
+                ("Medicare pays (before sequestration)", "payer_payment"),
                 ("Sequestration", "sequestration"),
                 ("Expected to practice", "expected_to_provider"),
             ],
@@ -126,7 +136,7 @@ def page() -> None:
             col.metric(label, f"${totals[key]}")
         lines = claim.to_frame()
         st.dataframe(
-            show_money(lines[["code", "modifiers", "units", "biller"] + MONEY + ["edit", "reason", "release"]], MONEY),
+            in_words(show_money(lines[["code", "modifiers", "units", "biller"] + MONEY + ["edit", "reason", "release"]], MONEY)),
             hide_index=True,
             width="stretch",
         )
