@@ -3,8 +3,10 @@
 import streamlit as st
 
 from ui import compare, data, estimate, fee_schedule, forecast, payers
+from ui.common import keep_inputs
 
 st.set_page_config(page_title="TPI reimbursement estimator", layout="wide")
+keep_inputs()
 st.navigation(
     [
         st.Page(estimate.page, title="Estimate a session", url_path="estimate", default=True),

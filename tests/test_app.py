@@ -159,3 +159,22 @@ def test_payers_a_bad_field_keeps_the_buttons():
     at.text_input(key="c-pct-(new payer)").set_value("abc").run()
     assert "is not a number" in texts(at.error)
     assert at.button(key="payers-save").disabled and len(at.get("download_button")) >= 1
+
+
+def test_inputs_survive_a_round_trip_to_another_page():
+    """Estimate -> Compare -> Estimate, as the app's navigation draws one page a run."""
+    at = AppTest.from_string(
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "import streamlit as st\nfrom ui import compare, estimate\nfrom ui.common import keep_inputs\n"
+        "keep_inputs()\n(compare if st.session_state.get('which') == 'compare' else estimate).page()",
+        default_timeout=60,
+    ).run()
+    at.text_input(key="estimate-zip").set_value("36104").run()
+    at.selectbox(key="estimate-guidance").set_value("ultrasound").run()
+    at.session_state["which"] = "compare"
+    at.run()
+    assert not at.exception and at.header[0].value.startswith("Compare")
+    at.session_state["which"] = "estimate"
+    at.run()
+    assert at.text_input(key="estimate-zip").value == "36104"
+    assert at.selectbox(key="estimate-guidance").value == "ultrasound"

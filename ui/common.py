@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException, StreamlitValueAssignmentNotAllowedError
 
 from estimator.db import Database
 from estimator.errors import InputError
@@ -19,6 +20,21 @@ from estimator.xlsx import table_workbook
 
 FIRST_DAY, LAST_DAY = dt.date(2025, 1, 1), dt.date(2026, 12, 31)
 DEFAULT_DAY = dt.date(2026, 3, 2)
+
+
+KEPT = ("estimate-", "compare-", "fs-", "forecast-")  # the inputs of these pages outlive a page change
+NOT_INPUTS = ("-muscles", "-drugs", "-build", "-download", "-csv", "-xlsx", "-go", "-upload")  # grids, buttons, uploads
+
+
+def keep_inputs() -> None:
+    """Streamlit forgets a widget's value on a run that does not draw it (another page). Writing each
+    input's value back as the app's own state keeps it for when its page is drawn again. Buttons, grids
+    and uploads cannot be written back (Streamlit refuses) and are left out."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(KEPT) and not k.endswith(NOT_INPUTS)]:
+        try:
+            st.session_state[key] = st.session_state[key]
+        except (StreamlitAPIException, StreamlitValueAssignmentNotAllowedError):
+            continue
 
 
 @st.cache_resource
