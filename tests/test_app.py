@@ -178,3 +178,11 @@ def test_inputs_survive_a_round_trip_to_another_page():
     at.run()
     assert at.text_input(key="estimate-zip").value == "36104"
     assert at.selectbox(key="estimate-guidance").value == "ultrasound"
+
+
+def test_a_payer_name_is_shown_as_text_never_as_a_link():
+    at = page("payers")
+    at.text_input(key="c-name-(new payer)").set_value("[click](http://evil.example)").run()
+    at.button(key="payers-save").click().run()
+    shown = texts(at.success)
+    assert "\\[click\\]\\(http\\://evil\\.example\\)" in shown and "](http" not in shown  # escaped Markdown: no link

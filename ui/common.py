@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -46,15 +47,24 @@ def database() -> Database:
     return Database()
 
 
+MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: object) -> str:
+    """Text as itself in an element that renders Markdown (st.error, st.success, st.caption ...): a
+    payer named [click](http://…) stays those characters, never a link; "$" never starts math."""
+    return MARKDOWN.sub(r"\\\1", str(text))
+
+
 @contextmanager
 def plain_errors():
     """Bad input and unexpected failures are shown inline, never as a traceback."""
     try:
         yield
     except InputError as error:
-        st.error(str(error))
+        st.error(plain(error))
     except Exception as error:
-        st.error(f"Something went wrong: {type(error).__name__}: {error}")
+        st.error(plain(f"Something went wrong: {type(error).__name__}: {error}"))
 
 
 def dollars(value) -> str:

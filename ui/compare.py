@@ -7,7 +7,7 @@ import streamlit as st
 
 from estimator.compare import codes_item, compare, session_item
 from estimator.session import Session
-from ui.common import database, date_input, downloads, in_words, model_download, plain_errors, schedules, show_money
+from ui.common import database, date_input, downloads, in_words, model_download, plain, plain_errors, schedules, show_money
 
 DEFAULT_SESSION = {
     "date_of_service": "2026-03-02",
@@ -65,7 +65,7 @@ def page() -> None:
         )
         for row in totals.itertuples():
             if row.reasons or row.warnings:
-                st.markdown(f"**{row.payer}**: {row.reasons} {row.warnings}")
+                st.markdown(f"**{plain(row.payer)}**: {plain(row.reasons)} {plain(row.warnings)}")
         with st.expander("Every payer's claim lines"):
             st.dataframe(
                 in_words(

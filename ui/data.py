@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from estimator.store import import_files, user_data_dir
-from ui.common import plain_errors, schedules
+from ui.common import plain, plain_errors, schedules
 
 
 def page() -> None:
@@ -41,6 +41,6 @@ def page() -> None:
                 path = Path(folder) / Path(upload.name).name
                 path.write_bytes(upload.getvalue())
                 (stored,) = import_files([path], user_data_dir())
-            st.success(f"Imported {stored.name}: every row and column passed validation.")
+            st.success(plain(f"Imported {stored.name}: every row and column passed validation."))
             schedules.clear()
             st.cache_data.clear()

@@ -14,6 +14,7 @@ from ui.common import (
     in_words,
     location_inputs,
     model_download,
+    plain,
     plain_errors,
     schedules,
     show_money,
@@ -67,7 +68,7 @@ def session_inputs() -> dict:
             data["muscles"] = [{"muscle": m, "side": s} for m, s in rows if m and s]
             waiting = [m for m, s in rows if m and not s]
             if waiting:
-                st.info(f"Pick a side for {', '.join(waiting)}: a muscle counts once its side is chosen.")
+                st.info(plain(f"Pick a side for {', '.join(waiting)}: a muscle counts once its side is chosen."))
         else:
             data["muscle_count"] = int(st.number_input("Distinct muscles", value=2, step=1, key="estimate-count"))
         data["injections"] = int(
@@ -84,7 +85,7 @@ def session_inputs() -> dict:
     data["drugs"] = [{"drug": d, "dose": dose, "unit": u, "wasted": w or "0"} for d, dose, u, w in rows if d and dose]
     waiting = [d for d, dose, _, _ in rows if d and not dose]
     if waiting:
-        st.info(f"Give a dose for {', '.join(waiting)}: a drug counts once its dose is given.")
+        st.info(plain(f"Give a dose for {', '.join(waiting)}: a drug counts once its dose is given."))
     left, middle, right = st.columns(3)
     em = left.selectbox(
         "Same-day E/M",
@@ -141,9 +142,9 @@ def page() -> None:
             width="stretch",
         )
         for warning in claim.warnings:
-            st.warning(warning)
+            st.warning(plain(warning))
         for note in claim.notes:
-            st.info(note)
+            st.info(plain(note))
         st.subheader("Same session by site of service")
         sites = pd.DataFrame(claim.sites)
         st.dataframe(

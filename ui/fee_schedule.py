@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from estimator.pfs import change_causes, price, published, resolve_locality
-from ui.common import date_input, dollars, downloads, location_inputs, plain_errors, schedules, show_money
+from ui.common import date_input, dollars, downloads, location_inputs, plain, plain_errors, schedules, show_money
 
 
 @st.cache_data(show_spinner=False)
@@ -45,7 +45,7 @@ def page() -> None:
     with plain_errors():
         table, notes = lookup(day, zip_code, locality, tuple(c.strip() for c in codes.split(",") if c.strip()), cf_track, floor)
         for note in notes:
-            st.info(note)
+            st.info(plain(note))
         first = table.iloc[0]
         st.caption(
             f"Locality {first['carrier'] or 'national'} {first['locality']} {first['locality_name']} · RVUs {first['rvu_release']}"

@@ -9,7 +9,7 @@ import yaml
 
 from estimator.contracts import Contract, Practice
 from estimator.forecast import parse_scenarios, run, summary
-from ui.common import database, downloads, plain_errors, schedules, show_money
+from ui.common import database, downloads, plain, plain_errors, schedules, show_money
 
 MONEY = [
     "billed_charges",
@@ -85,14 +85,14 @@ def page() -> None:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as error:
-            st.error(f"The scenario is not valid YAML: {error}")
+            st.error(plain(f"The scenario is not valid YAML: {error}"))
             return
         scenarios = parse_scenarios(data)
         table = forecast_table(scenarios, tuple(contracts), practice)
         name = st.text_input("Save as", scenarios[0].name, key="forecast-save-name")
         if st.button("Save scenario", key="forecast-save"):
             db.save_scenario(name, data)
-            st.success(f"Saved {name}")
+            st.success(plain(f"Saved {name}"))
         totals = summary(table)
         st.subheader("Totals")
         st.caption("Each month is priced with the CMS files in force on the 15th (see the Data page for releases and dates).")

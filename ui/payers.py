@@ -14,7 +14,7 @@ from estimator.domain import DrugMethod, Kind, Method
 from estimator.policies import diagnosis_lists, limits, presets
 from estimator.textio import decode_text, load_yaml
 from estimator.uploads import read_fee_schedule
-from ui.common import DEFAULT_DAY, database, plain_errors, schedules
+from ui.common import DEFAULT_DAY, database, plain, plain_errors, schedules
 
 KINDS, METHODS, DRUG_METHODS = [k.value for k in Kind], [m.value for m in Method], [d.value for d in DrugMethod]
 CUSTOM, NONE = "own (in the YAML below)", "none"
@@ -45,7 +45,7 @@ def page() -> None:
     if "payers-select-next" in st.session_state:  # set before the select box exists in this run
         st.session_state["payers-edit"] = st.session_state.pop("payers-select-next")
     if "payers-flash" in st.session_state:
-        st.success(st.session_state.pop("payers-flash"))
+        st.success(plain(st.session_state.pop("payers-flash")))
     with plain_errors():
         db = database()
         contracts = db.contracts()
@@ -83,7 +83,7 @@ def page() -> None:
         if chosen != "(new payer)" and middle.button("Delete", key="payers-delete"):
             st.session_state["payers-confirm-delete"] = chosen
         if st.session_state.get("payers-confirm-delete") == chosen:
-            st.warning(f"Delete {chosen}? Its contract and fee schedule are removed from the practice database.")
+            st.warning(plain(f"Delete {chosen}? Its contract and fee schedule are removed from the practice database."))
             yes, no = st.columns(2)
             if yes.button(f"Delete {chosen}", key="payers-delete-yes", type="primary"):
                 st.session_state.pop("payers-confirm-delete")
@@ -114,7 +114,7 @@ def page() -> None:
                     loaded = read_fee_schedule(path, known)
                 fees = {k: str(v) for k, v in loaded.items()}
                 db.add_contracts([Contract.from_dict(current.to_dict() | {"fees": fees, "method": "fee_schedule"})], replace=True)
-                st.success(f"{len(loaded)} fees loaded into {chosen}")
+                st.success(plain(f"{len(loaded)} fees loaded into {chosen}"))
 
 
 def contract_form(contract: Contract, key: str) -> Contract | None:
