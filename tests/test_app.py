@@ -189,3 +189,12 @@ def test_a_payer_name_is_shown_as_text_never_as_a_link():
     source = " | ".join(str(e.value) for e in at.success)  # the Markdown Streamlit renders
     assert "\\[click\\]\\(http\\://evil\\.example\\)" in source and "](http" not in source  # escaped: no link
     assert "Saved [click](http://evil.example)" in texts(at.success)  # and reads as typed
+
+
+def test_a_locality_picked_by_name_is_used_and_said():
+    at = page("estimate")
+    at.selectbox(key="estimate-locality").set_value("13202-01").run()
+    assert not at.exception and not at.error
+    assert "Priced in MANHATTAN (NY, MAC 13202, locality 01); the ZIP code is not used." in texts(at.caption)
+    claim = at.dataframe[2].value
+    assert claim["Code"][0] == "20552" and claim["Allowed"][0] != "$47.25"  # Alabama's amount no longer

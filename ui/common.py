@@ -134,13 +134,38 @@ def model_download(session: Session, key: str) -> None:
         )
 
 
+FROM_ZIP = "(from the ZIP code)"
+
+
+@st.cache_data(show_spinner=False)
+def localities() -> dict[str, str]:
+    """Carrier-locality -> its name and MAC, from the latest GPCI file held."""
+    lib = schedules()
+    table = lib.table(lib.of_kind("gpci")[-1])
+    return {
+        f"{r.carrier}-{r.locality}": f"{r.locality_name} ({r.state}, MAC {r.carrier}, locality {r.locality})"
+        for r in table.itertuples()
+    }
+
+
 def location_inputs(key: str, zip_default: str = "35203") -> tuple[str | None, str | None]:
+    """A ZIP code, or a Medicare locality picked by name; the one used is said."""
     left, right = st.columns(2)
     zip_code = left.text_input(
         "ZIP code", zip_default, key=f"{key}-zip", help="Mapped to its Medicare locality with the CMS ZIP5 file."
     )
-    locality = right.text_input("or carrier-locality", "", key=f"{key}-locality", help="e.g. 10112-00; overrides the ZIP.")
-    return (None, locality.strip()) if locality.strip() else ((zip_code.strip() or None), None)
+    names = localities()
+    chosen = right.selectbox(
+        "or the Medicare locality",
+        [FROM_ZIP, *names],
+        format_func=lambda k: names.get(k, k),
+        key=f"{key}-locality",
+        help="Pick one when the ZIP is split between localities, or to price another place.",
+    )
+    if chosen != FROM_ZIP:
+        right.caption(plain(f"Priced in {names[chosen]}; the ZIP code is not used."))
+        return None, chosen
+    return (zip_code.strip() or None), None
 
 
 def date_input(key: str, label: str = "Date of service") -> dt.date:
