@@ -198,3 +198,11 @@ def test_a_locality_picked_by_name_is_used_and_said():
     assert "Priced in MANHATTAN (NY, MAC 13202, locality 01); the ZIP code is not used." in texts(at.caption)
     claim = at.dataframe[2].value
     assert claim["Code"][0] == "20552" and claim["Allowed"][0] != "$47.25"  # Alabama's amount no longer
+
+
+def test_every_date_says_which_cms_files_price_it():
+    at = page("estimate")
+    caption = texts(at.caption)
+    # 2026-03-02: the 2026 PFS files are in force; no 2026 OPPS or ASC file is held, so the latest older ones stand in
+    assert "Priced with RVU26C, GPCI2026, ZIP5_2026Q2, ASP_2026Q1, OPPS_B_2025Q4*, ASC_AA_2025Q1*" in caption
+    assert "No file of that kind is held for 2026-03-02" in caption and "[What is held](/data)" in caption

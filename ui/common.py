@@ -181,7 +181,6 @@ def date_input(key: str, label: str = "Date of service") -> dt.date:
 def priced_with(day: dt.date) -> None:
     rows = [r for r in schedules().priced_with(day) if r["vintage"] and r["kind"] != "locco"]
     older = [r for r in rows if r["status"] != "in force"]
-    names = ", ".join(r["vintage"] + ("*" if r in older else "") for r in rows)
-    st.caption(
-        f"Priced with {names}" + (f". * No file of that kind is held for {day}: the latest older one is used." if older else ".")
-    )
+    names = ", ".join(plain(r["vintage"]) + ("\\*" if r in older else "") for r in rows)
+    held = f". \\* No file of that kind is held for {day}: the latest older one is used" if older else ""
+    st.caption(f"Priced with {names}{held}. [What is held](/data)")
