@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import compare, data, estimate, fee_schedule, forecast, payers
+from ui import compare, data, estimate, fee_schedule, forecast, payers, practice
 from ui.common import keep_inputs
 
 st.set_page_config(page_title="TPI reimbursement estimator", layout="wide")
@@ -14,6 +14,7 @@ st.navigation(
         st.Page(forecast.page, title="Forecast revenue", url_path="forecast"),
         st.Page(fee_schedule.page, title="Fee schedule", url_path="fee-schedule"),
         st.Page(payers.page, title="Payers and contracts", url_path="payers"),
+        st.Page(practice.page, title="Practice settings", url_path="practice"),
         st.Page(data.page, title="Data", url_path="data"),
     ]
 ).run()

@@ -206,3 +206,18 @@ def test_every_date_says_which_cms_files_price_it():
     # 2026-03-02: the 2026 PFS files are in force; no 2026 OPPS or ASC file is held, so the latest older ones stand in
     assert "Priced with RVU26C, GPCI2026, ZIP5_2026Q2, ASP_2026Q1, OPPS_B_2025Q4*, ASC_AA_2025Q1*" in caption
     assert "No file of that kind is held for 2026-03-02" in caption and "[What is held](/data)" in caption
+
+
+def test_practice_settings_are_saved_and_checked():
+    at = page("practice")
+    assert not at.exception and "example settings" in texts(at.info)
+    at.text_input(key="practice-name").set_value("Birmingham Pain Center").run()
+    at.radio(key="practice-par").set_value("Non-participating").run()
+    at.button(key="practice-save").click().run()
+    assert "Saved Birmingham Pain Center" in texts(at.success)
+    from estimator.db import Database
+
+    saved = Database().practice()
+    assert (saved.name, saved.participating, saved.zip_code, saved.example) == ("Birmingham Pain Center", False, "35203", False)
+    at.text_input(key="practice-zip").set_value("99999").run()
+    assert "ZIP code is not in the CMS ZIP5 file" in texts(at.error) and at.button(key="practice-save").disabled
