@@ -507,6 +507,9 @@ def compare_command(file, codes, payer_names, show_lines, output, proposal, nonp
             "payer_payment",
             "sequestration",
             "expected",
+            "collected",
+            "cost",
+            "margin",
             "percent_of_medicare",
             "difference_to_best",
         ]

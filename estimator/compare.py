@@ -17,6 +17,7 @@ from .contracts import TRADITIONAL_MEDICARE, Contract, Practice
 from .domain import Biller, Kind
 from .engine import Book, Priced, price
 from .errors import InputError
+from .money import round_cents
 from .session import Claim, Coded, Session, code_session, labels, line_table, part_b_deductible_owed, priced_claim
 from .session import policy_warnings as session_policy_warnings
 from .store import FeeSchedules
@@ -131,7 +132,8 @@ def compare(
     schedules: FeeSchedules, items: list[Item], contracts: list[Contract], practice: Practice, proposal: str = ""
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each payer's allowed, patient share, payment (before sequestration), sequestration, expected to the
-    practice (patient share + payment - sequestration), % of Medicare par,
+    practice (patient share + payment - sequestration), collected (expected x the payer's collection
+    rate), cost and margin (the practice's settings), % of Medicare par,
     rank and gap to the best; and every payer's priced lines. Amounts are Decimal dollars. Under a
     proposal (estimator.proposals) every figure is the proposal's what-if, Medicare par included."""
     if not contracts:
@@ -171,15 +173,34 @@ def compare(
             }
         )
     table = pd.DataFrame(totals)
-    best = table["expected"].max()
-    table["rank"] = table["expected"].rank(ascending=False, method="min").astype(int)
-    table["difference_to_best"] = [e - best for e in table["expected"]]
+    cost = _cost(reference.reset_index(), practice)
+    table["collected"] = [round_cents(e * c.collection_percent / 100) for e, c in zip(table["expected"], contracts, strict=True)]
+    table["cost"] = cost
+    table["margin"] = [c - cost for c in table["collected"]]
+    best = table["collected"].max()
+    table["rank"] = table["collected"].rank(ascending=False, method="min").astype(int)
+    table["difference_to_best"] = [e - best for e in table["collected"]]
     shown = lines[lines["payer"] != REFERENCE]
     return table.sort_values("rank", kind="stable").reset_index(drop=True), line_frame(shown)
 
 
 def _dollars(cents) -> Decimal:
     return (Decimal(int(cents)) / 100).quantize(Decimal("0.01"))
+
+
+def _cost(lines: pd.DataFrame, practice: Practice) -> Decimal:
+    """What the sessions cost the practice: its cost per session, and each drug it bills at its
+    acquisition cost per unit (the practice's settings; 0 where none is given)."""
+    own = lines[(lines["biller"] == Biller.PHYSICIAN) & (lines["category"] == "drug")]
+    sessions = lines.groupby("item")["count"].first().sum() if len(lines) else 0
+    drugs = sum(
+        (
+            practice.drug_costs.get(code, Decimal(0)) * int(units) * int(count)
+            for code, units, count in own[["code", "units", "count"]].itertuples(index=False)
+        ),
+        Decimal(0),
+    )
+    return round_cents(practice.session_cost * int(sessions) + drugs)
 
 
 def line_frame(priced: pd.DataFrame) -> pd.DataFrame:

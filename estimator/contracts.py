@@ -36,6 +36,7 @@ NUMBERS = {  # field: (decimals, highest)
     "coinsurance_percent": (3, Decimal(100)),
     "deductible": (2, Decimal(100_000)),
     "dollars_per_rvu": (4, Decimal(10_000)),
+    "collection_percent": (3, Decimal(100)),
 }
 FLAGS = (
     "lesser_of_billed",
@@ -105,6 +106,7 @@ class Contract:
     coinsurance_percent: Decimal = Decimal(0)
     deductible: Decimal = Decimal(0)  # deductible the patient still owes, used in estimates
     sequestration: bool = False
+    collection_percent: Decimal = Decimal(100)  # share of the expected amount the practice actually collects
     example: bool = False
     notes: str = ""
 
@@ -206,6 +208,8 @@ class Practice:
     participating: bool = True
     cf_track: str = "standard"
     charges: dict[str, Decimal] = field(default_factory=dict)
+    session_cost: Decimal = Decimal(0)  # supplies and staff time of one session, in dollars
+    drug_costs: dict[str, Decimal] = field(default_factory=dict)  # acquisition cost per billing unit, by HCPCS
     example: bool = False
 
     @classmethod
@@ -218,6 +222,9 @@ class Practice:
             raise InputError(f"unknown field(s): {', '.join(unknown)[:200]}", field=unknown[0][:40])
         values["name"] = plain_text(values.get("name"), "name", max_length=100)
         values["charges"] = _money_map(values.get("charges") or {}, "charges", places=2)
+        values["drug_costs"] = _money_map(values.get("drug_costs") or {}, "drug_costs")
+        if "session_cost" in values:
+            values["session_cost"] = decimal_field(values["session_cost"], "session_cost", places=2, low=0, high=MAX_AMOUNT)
         for name in ("participating", "example"):
             if name in values:
                 values[name] = _flag(values[name], name)
@@ -237,7 +244,13 @@ class Practice:
 
     def to_dict(self) -> dict:
         return {
-            f.name: ({k: str(v) for k, v in getattr(self, f.name).items()} if f.name == "charges" else getattr(self, f.name))
+            f.name: (
+                {k: str(v) for k, v in getattr(self, f.name).items()}
+                if f.name in ("charges", "drug_costs")
+                else str(self.session_cost)
+                if f.name == "session_cost"
+                else getattr(self, f.name)
+            )
             for f in fields(self)
         }
 

@@ -181,3 +181,37 @@ def test_policies_command_lists_presets_lists_and_proposals():
         and "noridian_je_A57701" in result.output
         and "cy2027_pfs_proposed" in result.output
     )
+
+
+def test_compare_ranks_payers_by_what_is_collected_and_shows_cost_and_margin(shipped):
+    """Cash at 60% of charges (20552 150.00; J3301 5.00 a unit x 4 units) expects 90.00 + 12.00 = 102.00;
+    collected at 50%: 51.00. Cost: 25.00 a session + 4 units x 0.50 = 27.00; margin 24.00. Payers rank
+    by what is collected, not by what is owed."""
+    practice = Practice.from_dict(
+        {
+            "name": "T",
+            "zip_code": "35203",
+            "charges": {"20552": "150", "J3301": "5"},
+            "session_cost": "25",
+            "drug_costs": {"J3301": "0.50"},
+        }
+    )
+    cash = Contract.from_dict(
+        {
+            "payer": "Cash",
+            "kind": "self_pay",
+            "method": "percent_of_charges",
+            "percent": "60",
+            "coinsurance_percent": "100",
+            "collection_percent": "50",
+        }
+    )
+    item = session_item(shipped, session(drugs=["triamcinolone:40mg"]))
+    totals, _ = compare(shipped, [item], [TRADITIONAL_MEDICARE, cash], practice)
+    row = totals.set_index("payer").loc["Cash"]
+    assert [str(row[c]) for c in ("expected", "collected", "cost", "margin")] == ["102.00", "51.00", "27.00", "24.00"]
+    assert list(totals["collected"]) == sorted(totals["collected"], reverse=True) and list(totals["rank"]) == [1, 2]
+    full, _ = compare(shipped, [item], [TRADITIONAL_MEDICARE, replace(cash, collection_percent=Decimal(100))], practice)
+    assert str(full.set_index("payer").loc["Cash", "collected"]) == "102.00"
+    with pytest.raises(InputError, match="collection_percent"):
+        Contract.from_dict({"payer": "X", "collection_percent": "120"})

@@ -42,7 +42,28 @@ def page() -> None:
         totals, lines = compare(schedules(), [item], [c for c in contracts if c.payer in chosen], practice)
         releases = sorted({part for text in lines["release"] for part in str(text).split("/") if part})
         st.caption(f"CMS releases used: {', '.join(releases)}")
-        money = ["allowed", "patient_share", "payer_payment", "sequestration", "expected", "difference_to_best"]
+        money = [
+            "allowed",
+            "patient_share",
+            "payer_payment",
+            "sequestration",
+            "expected",
+            "collected",
+            "cost",
+            "margin",
+            "difference_to_best",
+        ]
+        cash = [c.payer for c in contracts if c.payer in chosen and c.kind.value == "self_pay" and c.collection_percent == 100]
+        if cash:
+            st.info(
+                plain(
+                    f"{', '.join(cash)}: every cash charge is assumed collected. Set the payer's collection rate on the Payers page."
+                )
+            )
+        if not (practice.session_cost or practice.drug_costs):
+            st.caption(
+                "Cost and margin count no cost yet: enter the cost of a session and of each drug on the Practice settings page."
+            )
         st.dataframe(
             in_words(show_money(totals[["rank", "payer", "kind"] + money + ["percent_of_medicare"]], money)),
             hide_index=True,

@@ -139,6 +139,12 @@ def contract_form(contract: Contract, key: str) -> Contract | None:
     )
     data["copay"] = right.text_input("Copay ($)", str(contract.copay), key=f"c-copay-{key}")
     data["coinsurance_percent"] = right.text_input("Coinsurance (%)", str(contract.coinsurance_percent), key=f"c-coins-{key}")
+    data["collection_percent"] = right.text_input(
+        "Collected (% of the expected amount)",
+        str(contract.collection_percent),
+        key=f"c-collect-{key}",
+        help="What the practice actually collects of what it is owed, e.g. 60 for cash patients; compare ranks payers by it.",
+    )
     flags = st.columns(5)
     data["guidance_covered"] = flags[0].checkbox("Guidance covered", contract.guidance_covered, key=f"c-guid-{key}")
     data["em_25_paid"] = flags[1].checkbox("E/M-25 paid", contract.em_25_paid, key=f"c-em-{key}")

@@ -11,6 +11,15 @@ from estimator.pfs import check_location
 from ui.common import FROM_ZIP, database, localities, plain, plain_errors, schedules
 
 
+def rows(table: pd.DataFrame, column: str) -> dict[str, str]:
+    """{code: amount} from an editable grid, skipping rows not filled in yet."""
+    return {
+        str(c).strip().upper(): str(v).strip()
+        for c, v in zip(table["code"], table[column], strict=True)
+        if isinstance(c, str) and c.strip() and v is not None and not pd.isna(v) and str(v).strip()
+    }
+
+
 def page() -> None:
     st.header("Practice settings")
     if "practice-flash" in st.session_state:
@@ -50,6 +59,12 @@ def page() -> None:
             format_func=lambda t: "Standard" if t == "standard" else "Qualifying APM participant (2026 on)",
             key="practice-cf",
         )
+        session_cost = right.text_input(
+            "Cost of a session ($: supplies and staff time)",
+            str(current.session_cost),
+            key="practice-cost",
+            help="Used for the margin per payer on the Compare page.",
+        )
         st.markdown("**Charge master** (billed charge per unit; a code-modifier row such as 76942-26 overrides the code)")
         charges = st.data_editor(
             pd.DataFrame({"code": list(current.charges), "charge": [str(v) for v in current.charges.values()]}),
@@ -57,17 +72,22 @@ def page() -> None:
             key="practice-charges",
             width="stretch",
         )
+        st.markdown("**Drug acquisition cost** (per billing unit, e.g. J3301 per 10 mg)")
+        drug_costs = st.data_editor(
+            pd.DataFrame({"code": list(current.drug_costs), "cost": [str(v) for v in current.drug_costs.values()]}),
+            num_rows="dynamic",
+            key="practice-drug-costs",
+            width="stretch",
+        )
         data = {
+            "session_cost": session_cost.strip() or "0",
+            "drug_costs": rows(drug_costs, "cost"),
             "name": name,
             "zip_code": None if locality != FROM_ZIP else (zip_code.strip() or None),
             "locality": None if locality == FROM_ZIP else locality,
             "participating": participating == "Participating",
             "cf_track": cf_track,
-            "charges": {
-                str(c).strip().upper(): str(v).strip()
-                for c, v in zip(charges["code"], charges["charge"], strict=True)
-                if isinstance(c, str) and c.strip() and v is not None and str(v).strip() and not pd.isna(v)
-            },
+            "charges": rows(charges, "charge"),
         }
         edited = None
         with plain_errors():
