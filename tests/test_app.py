@@ -57,8 +57,8 @@ def test_compare_main_path_and_code_list():
 def test_forecast_main_path_and_bad_mix():
     at = page("forecast")
     assert not at.exception and not at.error
-    assert "ALL" in set(at.dataframe[0].value["payer"])
-    text = at.text_area[0].value.replace("Medicare (traditional): 20", "Medicare (traditional): 90")
+    assert "ALL" in set(at.dataframe[2].value["payer"])  # after the sessions and payer-mix tables
+    text = at.text_area[0].value.replace("Medicare (traditional): '20'", "Medicare (traditional): '90'")
     at.text_area[0].set_value(text).run()
     assert "not 100%" in texts(at.error)
 
@@ -221,3 +221,12 @@ def test_practice_settings_are_saved_and_checked():
     assert (saved.name, saved.participating, saved.zip_code, saved.example) == ("Birmingham Pain Center", False, "35203", False)
     at.text_input(key="practice-zip").set_value("99999").run()
     assert "ZIP code is not in the CMS ZIP5 file" in texts(at.error) and at.button(key="practice-save").disabled
+
+
+def test_the_forecast_form_checks_the_payer_mix_where_it_is_typed():
+    at = page("forecast")
+    key = "forecast-form-(new)-0-mix"
+    at.session_state[key] = {"edited_rows": {0: {"percent": 90.0}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    assert "The payer mix adds up to" in texts(at.warning) and "not 100%" in texts(at.error)

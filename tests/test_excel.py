@@ -202,11 +202,7 @@ def _dead_inputs(data: bytes, tmp_path, name: str) -> set[tuple[str, str]]:
     model = formulas.ExcelModel().loads(str(path)).finish()
     base = model.calculate()
     prefix = f"'[{name}]"
-    outputs = [
-        k
-        for k in base
-        if k.startswith(prefix) and k.split("]", 1)[1].split("!")[0].strip("'") in ("PAYER COMPARISON", "FORECAST")
-    ]
+    outputs = [k for k in base if k.startswith(prefix) and k.split("]", 1)[1].split("!")[0].strip("'") != "ASSUMPTIONS"]
 
     def value(solution, key):
         cell = solution[key].value

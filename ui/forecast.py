@@ -8,7 +8,9 @@ import streamlit as st
 import yaml
 
 from estimator.contracts import Contract, Practice
+from estimator.errors import InputError
 from estimator.forecast import parse_scenarios, run, summary
+from estimator.textio import load_yaml
 from ui.common import database, downloads, plain, plain_errors, schedules, show_money
 
 MONEY = [
@@ -66,27 +68,110 @@ def forecast_table(scenarios, contracts: tuple, practice) -> pd.DataFrame:
     return run(schedules(), list(scenarios), list(contracts), practice)
 
 
+GUIDANCE = ["none", "ultrasound", "fluoroscopy"]
+
+
+def scenario_form(data: dict, key: str, payers: list[str]) -> dict:
+    """The base scenario as widgets and tables (the YAML stays one click away); returns scenario data."""
+    left, middle, right = st.columns(3)
+    out = dict(data)
+    out["name"] = left.text_input("Scenario name", str(data.get("name", "current")), key=f"{key}-name")
+    out["start"] = left.text_input("First month (YYYY-MM)", str(data.get("start", "2026-01")), key=f"{key}-start")
+    out["months"] = int(middle.number_input("Months", 1, 120, int(data.get("months", 12)), key=f"{key}-months"))
+    out["growth_percent_per_month"] = middle.text_input(
+        "Growth per month (%)", str(data.get("growth_percent_per_month", "0")), key=f"{key}-growth", help="-100 to 100"
+    )
+    out["sessions_per_patient_per_year"] = right.text_input(
+        "Sessions a patient has a year",
+        str(data.get("sessions_per_patient_per_year", "3")),
+        key=f"{key}-per-patient",
+        help="Drives the deductible (first sessions of the year) and the frequency limits.",
+    )
+    st.markdown("**Sessions by kind** (one row each)")
+    rows = [
+        {
+            "name": t.get("name", ""),
+            "sessions_per_month": str(t.get("sessions_per_month", "")),
+            "muscles": int(t.get("session", {}).get("muscle_count", 1)),
+            "guidance": t.get("session", {}).get("guidance", "none"),
+            "em_code": t.get("session", {}).get("em_code") or "",
+            "em_25": bool(t.get("session", {}).get("em_separately_identifiable", False)),
+            "drugs": ", ".join(t.get("session", {}).get("drugs", [])),
+        }
+        for t in data.get("templates", [])
+    ]
+    templates = st.data_editor(
+        pd.DataFrame(rows, columns=["name", "sessions_per_month", "muscles", "guidance", "em_code", "em_25", "drugs"]),
+        num_rows="dynamic",
+        key=f"{key}-templates",
+        width="stretch",
+        column_config={
+            "sessions_per_month": st.column_config.TextColumn("Sessions a month"),
+            "muscles": st.column_config.NumberColumn("Muscles", min_value=1, max_value=100, step=1),
+            "guidance": st.column_config.SelectboxColumn("Guidance", options=GUIDANCE),
+            "em_code": st.column_config.TextColumn("Same-day E/M"),
+            "em_25": st.column_config.CheckboxColumn("E/M-25"),
+            "drugs": st.column_config.TextColumn("Drugs (e.g. triamcinolone:40mg)"),
+        },
+    )
+    out["templates"] = [
+        {
+            "name": str(r["name"]),
+            "sessions_per_month": str(r["sessions_per_month"]),
+            "session": {
+                "muscle_count": int(r["muscles"]) if not pd.isna(r["muscles"]) else 1,
+                "guidance": r["guidance"] if r["guidance"] in GUIDANCE else "none",
+                "em_code": str(r["em_code"]).strip() or None if not pd.isna(r["em_code"]) else None,
+                "em_separately_identifiable": bool(r["em_25"]) if not pd.isna(r["em_25"]) else False,
+                "drugs": [d.strip() for d in str(r["drugs"] or "").split(",") if d.strip() and d.strip() != "nan"],
+            },
+        }
+        for r in templates.to_dict("records")
+        if str(r["name"] or "").strip() and str(r["name"]) != "nan"
+    ]
+    st.markdown("**Payer mix** (% of sessions; must add up to 100)")
+    mix = data.get("payer_mix", {})
+    shares = st.data_editor(
+        pd.DataFrame({"payer": payers, "percent": [float(mix.get(p, 0)) for p in payers]}),
+        key=f"{key}-mix",
+        disabled=["payer"],
+        hide_index=True,
+        column_config={"percent": st.column_config.NumberColumn("%", min_value=0, max_value=100, step=0.5)},
+    )
+    total = float(shares["percent"].fillna(0).sum())
+    (st.caption if abs(total - 100) < 1e-9 else st.warning)(f"The payer mix adds up to {total:g}%.")
+    out["payer_mix"] = {p: f"{v:g}" for p, v in zip(shares["payer"], shares["percent"].fillna(0), strict=True) if v}
+    return out
+
+
 def page() -> None:
     st.header("Forecast revenue")
     with plain_errors():
         db = database()
         contracts, practice = db.contracts(), db.practice()
         saved = db.scenarios()
-        choice = st.selectbox("Scenario file", ["(new)"] + list(saved), key="forecast-saved")
-        text = (
-            yaml.safe_dump(saved[choice], sort_keys=False) if choice in saved else default_scenario([c.payer for c in contracts])
+        choice = st.selectbox("Saved scenario", ["(new)"] + list(saved), key="forecast-saved")
+        base_key, generation = f"forecast-base-{choice}", st.session_state.get(f"forecast-generation-{choice}", 0)
+        base = st.session_state.get(base_key) or (
+            saved[choice] if choice in saved else yaml.safe_load(default_scenario([c.payer for c in contracts]))
         )
-        text = st.text_area(
-            "Scenario (YAML: templates, volumes, payer mix in %, growth, seasonality, scenarios)",
-            text,
-            height=320,
-            key=f"forecast-text-{choice}",
-        )
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            st.error(plain(f"The scenario is not valid YAML: {error}"))
-            return
+        data = scenario_form(base, f"forecast-form-{choice}-{generation}", [c.payer for c in contracts])
+        text_key, shown_key = f"forecast-text-{choice}", f"forecast-text-shown-{choice}"
+        if text_key in st.session_state and st.session_state[text_key] != st.session_state.get(shown_key):
+            edited = load_yaml(st.session_state[text_key], "the scenario")  # the YAML was edited: it becomes the form
+            if not isinstance(edited, dict):
+                raise InputError("the scenario must be a mapping of fields (start, templates, payer_mix, ...)", field="scenario")
+            st.session_state[base_key] = edited
+            st.session_state[f"forecast-generation-{choice}"] = generation + 1
+            st.session_state[shown_key] = st.session_state[text_key]
+            st.rerun()
+        st.session_state[text_key] = st.session_state[shown_key] = yaml.safe_dump(data, sort_keys=False)
+        with st.expander("Edit as YAML (seasonality, denial rates, variants, import and export)"):
+            st.text_area(
+                "Scenario (YAML: templates, volumes, payer mix in %, growth, seasonality, scenarios)",
+                height=320,
+                key=text_key,
+            )
         scenarios = parse_scenarios(data)
         table = forecast_table(scenarios, tuple(contracts), practice)
         name = st.text_input("Save as", scenarios[0].name, key="forecast-save-name")
