@@ -23,8 +23,10 @@ PAGES = {
     "forecast": "Monthly by payer",
     "fee-schedule": "2025 to 2026: what changed",
     "payers": "Export all (YAML)",
+    "practice": "Save the practice",
     "data": "Import a CMS file",
 }
+SIZES = {"1280x800": (1280, 800), "1920x1080": (1920, 1080)}  # the screens the pages are checked on
 
 pytestmark = pytest.mark.slow
 
@@ -140,8 +142,10 @@ def test_estimate_change_payer_download_and_screenshots(server, browser_page):
     workbook = load_workbook(model)
     assert "Browser Test PPO" in [c.value for c in workbook["Assumptions"]["A"]]
 
-    for name in PAGES:
-        open_page(page, server, name)
-        page.wait_for_timeout(500)
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-    assert all((SHOTS / f"{name}.png").stat().st_size > 10_000 for name in PAGES)
+    for size, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        for name in PAGES:
+            open_page(page, server, name)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=True)
+    assert all((SHOTS / f"{name}-{size}.png").stat().st_size > 10_000 for name in PAGES for size in SIZES)

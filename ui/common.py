@@ -83,18 +83,18 @@ def show_money(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-LABELS = {  # one plain name for each money column, on every page
+LABELS = {  # one plain name for each column, on every page; HELP says what it holds
     "allowed": "Allowed",
     "medicare": "Medicare allows",
     "patient_share": "Patient pays",
-    "payer_payment": "Payer pays (before sequestration)",
-    "sequestration": "Sequestration (2% off Medicare's payment)",
-    "expected": "Expected to the practice",
-    "expected_to_provider": "Expected to the practice",
-    "collected": "Collected (at the payer's collection rate)",
-    "cost": "Cost to the practice",
+    "payer_payment": "Payer pays",
+    "sequestration": "Sequestration",
+    "expected": "Expected",
+    "expected_to_provider": "Expected",
+    "collected": "Collected",
+    "cost": "Cost",
     "margin": "Margin",
-    "difference_to_best": "Gap to the best payer (collected)",
+    "difference_to_best": "Gap to best",
     "percent_of_medicare": "% of Medicare",
     "modifiers": "Modifiers",
     "units": "Units",
@@ -107,11 +107,30 @@ LABELS = {  # one plain name for each money column, on every page
     "kind": "Kind",
     "rank": "Rank",
 }
+HELP = {
+    "Allowed": "What the payer allows for the line or claim: its fee schedule amount under the contract.",
+    "Patient pays": "Copay, deductible and coinsurance the patient owes.",
+    "Payer pays": "The payer's payment before sequestration (the same on every page).",
+    "Sequestration": "2% taken off Medicare's payment (and off a plan's that passes it through).",
+    "Expected": "What the practice should receive: the patient's share plus the payer's payment, less sequestration.",
+    "Collected": "Expected x the payer's collection rate (Payers page).",
+    "Cost": "The practice's cost of the sessions: cost per session and drug acquisition cost (Practice settings).",
+    "Margin": "Collected less cost.",
+    "Gap to best": "Collected, less the best payer's collected.",
+    "% of Medicare": "Allowed as a percentage of traditional Medicare's participating amount.",
+}
 
 
 def in_words(frame: pd.DataFrame) -> pd.DataFrame:
     """Column headers in words (LABELS); money already shown with "$"."""
     return frame.rename(columns=LABELS)
+
+
+def column_help(frame: pd.DataFrame) -> dict:
+    """Column configuration: each worded money column with its definition (HELP), long text wrapped."""
+    config = {name: st.column_config.Column(help=HELP[name]) for name in frame.columns if name in HELP}
+    config |= {name: st.column_config.TextColumn(width="large") for name in ("Why", "reason") if name in frame.columns}
+    return config
 
 
 def downloads(frame: pd.DataFrame, name: str, key: str) -> None:

@@ -7,7 +7,19 @@ import streamlit as st
 
 from estimator.compare import codes_item, compare, session_item
 from estimator.session import Session
-from ui.common import database, date_input, downloads, in_words, model_download, plain, plain_errors, schedules, show_money
+from ui.common import (
+    HELP,
+    column_help,
+    database,
+    date_input,
+    downloads,
+    in_words,
+    model_download,
+    plain,
+    plain_errors,
+    schedules,
+    show_money,
+)
 
 DEFAULT_SESSION = {
     "date_of_service": "2026-03-02",
@@ -64,11 +76,13 @@ def page() -> None:
             st.caption(
                 "Cost and margin count no cost yet: enter the cost of a session and of each drug on the Practice settings page."
             )
+        shown = in_words(show_money(totals[["rank", "payer", "kind"] + money + ["percent_of_medicare"]], money))
         st.dataframe(
-            in_words(show_money(totals[["rank", "payer", "kind"] + money + ["percent_of_medicare"]], money)),
+            shown,
             hide_index=True,
             width="stretch",
-            column_config={"% of Medicare": st.column_config.NumberColumn(format="%.1f%%")},
+            column_config=column_help(shown)
+            | {"% of Medicare": st.column_config.NumberColumn(format="%.1f%%", help=HELP["% of Medicare"])},
         )
         chart = totals.melt(id_vars="payer", value_vars=["allowed", "expected"], var_name="amount", value_name="dollars")
         chart["dollars"] = chart["dollars"].astype(float)
@@ -77,7 +91,7 @@ def page() -> None:
             .mark_bar()
             .encode(
                 x=alt.X("dollars:Q", title="$"),
-                y=alt.Y("payer:N", sort="-x", title=None),
+                y=alt.Y("payer:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
                 color="amount:N",
                 yOffset="amount:N",
                 tooltip=["payer", "amount", alt.Tooltip("dollars:Q", format="$,.2f")],

@@ -8,6 +8,7 @@ import streamlit as st
 
 from estimator.session import Session, estimate
 from ui.common import (
+    column_help,
     database,
     date_input,
     downloads,
@@ -136,11 +137,10 @@ def page() -> None:
         ):
             col.metric(label, f"${totals[key]}")
         lines = claim.to_frame()
-        st.dataframe(
-            in_words(show_money(lines[["code", "modifiers", "units", "biller"] + MONEY + ["edit", "reason", "release"]], MONEY)),
-            hide_index=True,
-            width="stretch",
+        shown = in_words(
+            show_money(lines[["code", "modifiers", "units", "biller"] + MONEY + ["edit", "reason", "release"]], MONEY)
         )
+        st.dataframe(shown, hide_index=True, width="stretch", column_config=column_help(shown))
         for warning in claim.warnings:
             st.warning(plain(warning))
         for note in claim.notes:
