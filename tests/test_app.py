@@ -230,3 +230,18 @@ def test_the_forecast_form_checks_the_payer_mix_where_it_is_typed():
     at.run()
     assert not at.exception
     assert "The payer mix adds up to" in texts(at.warning) and "not 100%" in texts(at.error)
+
+
+def test_a_bookmarked_estimate_opens_with_its_inputs_and_the_url_follows_the_inputs():
+    at = AppTest.from_string(
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\nfrom ui import estimate\nestimate.page()", default_timeout=60
+    )
+    at.query_params["zip"] = "36104"
+    at.query_params["guidance"] = "ultrasound"
+    at.query_params["date"] = "2025-06-02"
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="estimate-zip").value == "36104" and at.selectbox(key="estimate-guidance").value == "ultrasound"
+    assert str(at.date_input(key="estimate-date").value) == "2025-06-02"
+    at.text_input(key="estimate-zip").set_value("35203").run()
+    assert at.query_params["zip"] == ["35203"] or at.query_params["zip"] == "35203"

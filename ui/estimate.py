@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -114,10 +116,44 @@ def session_inputs() -> dict:
     }
 
 
+BOOKMARKED = {  # query-string name: (widget key, text to widget value, widget value to text)
+    "date": ("estimate-date", dt.date.fromisoformat, str),
+    "pos": ("estimate-pos", str, str),
+    "zip": ("estimate-zip", str, str),
+    "locality": ("estimate-locality", str, str),
+    "guidance": ("estimate-guidance", str, str),
+    "em": ("estimate-em", str, str),
+    "em25": ("estimate-em25", lambda t: t == "1", lambda v: "1" if v else "0"),
+    "dx": ("estimate-dx", str, str),
+}
+
+
+def from_bookmark() -> None:
+    """A bookmarked view (the page's query string) fills the inputs it names, once, before they are drawn."""
+    if st.session_state.get("estimate-bookmark-read"):
+        return
+    st.session_state["estimate-bookmark-read"] = True
+    for name, (key, parse, _) in BOOKMARKED.items():
+        if name in st.query_params and key not in st.session_state:
+            try:
+                st.session_state[key] = parse(st.query_params[name])
+            except ValueError:
+                continue  # a mistyped bookmark keeps the default
+
+
+def to_bookmark() -> None:
+    """The inputs shown, in the query string, so the view can be bookmarked or shared."""
+    st.query_params.from_dict(
+        {name: show(st.session_state[key]) for name, (key, _, show) in BOOKMARKED.items() if key in st.session_state}
+    )
+
+
 def page() -> None:
     st.header("Estimate a trigger point session")
+    from_bookmark()
     data = session_inputs()
     st.session_state["session"] = data
+    to_bookmark()
     with plain_errors():
         claim = estimate(schedules(), Session.from_dict(data), practice=database().practice())
         st.subheader("Claim")
