@@ -55,6 +55,9 @@ OUTPUT_COLUMNS = [
     "at_risk_frequency",
     "at_risk_coverage",
     "expected_collections",
+    "collected",
+    "cost",
+    "margin",
 ]
 
 
@@ -315,11 +318,18 @@ def _session_prices(schedules, scenario: Scenario, contracts: dict[str, Contract
     own = priced[priced["biller"] == Biller.PHYSICIAN]
     base = own[own["payer"] == REFERENCE].set_index(["price_day", "template", "due", "line"])["allowed"]
     medicare = base.reindex(pd.MultiIndex.from_frame(own[["price_day", "template", "due", "line"]])).to_numpy()
+    drug = (own["category"] == "drug").to_numpy()
+    cost = [
+        Fraction(practice.drug_costs.get(code, Decimal(0))) * int(units) if is_drug else Fraction(0)
+        for code, units, is_drug in zip(own["code"].astype(object), own["units"], drug, strict=True)
+    ]
     own = own.assign(
         not_covered=np.where((own["allowed"].to_numpy() == 0) & (medicare > 0), medicare, 0),
         billed_cents=own["billed"].fillna(0).astype("int64"),
         paid=own["payer_payment"] - own["sequestration"],
+        drug_cost=pd.Series(cost, index=own.index, dtype=object),
     )
+    drug_cost = own[own["payer"] == REFERENCE].groupby(["price_day", "template", "due"])["drug_cost"].sum()
     sums = own.groupby(["price_day", "template", "payer", "due"])[
         ["billed_cents", "allowed", "patient_share", "paid", "not_covered"]
     ].sum()
@@ -331,6 +341,7 @@ def _session_prices(schedules, scenario: Scenario, contracts: dict[str, Contract
             "patient_responsibility": Fraction(int(row["patient_share"]), 100),
             "payer_payment": Fraction(int(row["paid"]), 100),
             "not_covered": Fraction(int(row["not_covered"]), 100),
+            "cost": Fraction(practice.session_cost) + Fraction(drug_cost.get((key[0], key[1], key[3]), Fraction(0))),
         }
     return result
 
@@ -361,14 +372,18 @@ def _scenario_rows(schedules, scenario: Scenario, contracts: dict[str, Contract]
                 totals["at_risk_coverage"] += sessions * full["not_covered"]
                 for name in ("patient_responsibility", "payer_payment"):
                     totals[name] += sessions * collected * (first * full[name] + (1 - first) * none[name])
+                totals["cost"] += sessions * full["cost"]  # every session costs, paid or not
             totals["expected_collections"] = totals["patient_responsibility"] + totals["payer_payment"]
-            row = {
+            totals["collected"] = totals["expected_collections"] * Fraction(contract.collection_percent) / 100
+            del totals["margin"]  # set from the rounded figures below (it can be negative)
+            row: dict[str, object] = {
                 "scenario": scenario.name,
                 "month": f"{month_day:%Y-%m}",
                 "payer": payer,
                 "sessions": Decimal(round(totals.pop("sessions") * 10)) / 10,
             }
-            row |= {name: round_cents(value) for name, value in totals.items()}
+            money = {name: round_cents(value) for name, value in totals.items()}
+            row |= money | {"margin": money["collected"] - money["cost"]}
             rows.append(row)
     return rows
 

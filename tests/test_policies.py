@@ -215,3 +215,41 @@ def test_compare_ranks_payers_by_what_is_collected_and_shows_cost_and_margin(shi
     assert str(full.set_index("payer").loc["Cash", "collected"]) == "102.00"
     with pytest.raises(InputError, match="collection_percent"):
         Contract.from_dict({"payer": "X", "collection_percent": "120"})
+
+
+def test_the_forecast_shows_cost_and_margin(shipped):
+    """10 sessions of 20552 with triamcinolone 40 mg (J3301 x 4 units): cost 10 x (25.00 + 4 x 0.50) = 270.00;
+    cash collected at 50% of what is expected."""
+    practice = Practice.from_dict(
+        {
+            "name": "T",
+            "zip_code": "35203",
+            "charges": {"20552": "150", "J3301": "5"},
+            "session_cost": "25",
+            "drug_costs": {"J3301": "0.50"},
+        }
+    )
+    cash = Contract.from_dict(
+        {
+            "payer": "Cash",
+            "kind": "self_pay",
+            "method": "percent_of_charges",
+            "percent": "60",
+            "coinsurance_percent": "100",
+            "collection_percent": "50",
+        }
+    )
+    data = {
+        "start": "2026-03",
+        "months": 1,
+        "templates": [{"name": "TPI", "sessions_per_month": 10, "session": {"muscle_count": 2, "drugs": ["triamcinolone:40mg"]}}],
+        "payer_mix": {"Cash": 100},
+    }
+    row = run(shipped, parse_scenarios(data), [cash], practice).set_index("payer").loc["Cash"]
+    # 60% of (150.00 + 4 x 5.00) = 102.00 a session, all paid by the patient: 1,020.00 expected, 510.00 collected
+    assert [str(row[c]) for c in ("expected_collections", "collected", "cost", "margin")] == [
+        "1020.00",
+        "510.00",
+        "270.00",
+        "240.00",
+    ]

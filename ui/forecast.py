@@ -22,6 +22,9 @@ MONEY = [
     "at_risk_frequency",
     "at_risk_coverage",
     "expected_collections",
+    "collected",
+    "cost",
+    "margin",
 ]
 
 
