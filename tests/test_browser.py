@@ -10,8 +10,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).parent.parent
@@ -118,6 +120,12 @@ def test_estimate_change_payer_download_and_screenshots(server, browser_page):
     expect(page.get_by_text("Expected to practice")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("$50.21").first).to_be_visible()  # 20552 47.25 + J3301 2.96, Alabama 2026-03-02
 
+    open_page(page, server, "practice")
+    page.get_by_label("Practice name").fill("Browser Test Clinic")
+    page.get_by_label("Practice name").press("Enter")
+    page.get_by_role("button", name="Save the practice").click()
+    expect(page.get_by_text("Saved Browser Test Clinic")).to_be_visible(timeout=30_000)
+
     open_page(page, server, "payers")
     name = page.get_by_label("Payer name")
     name.fill("Browser Test PPO")
@@ -132,7 +140,12 @@ def test_estimate_change_payer_download_and_screenshots(server, browser_page):
         page.get_by_role("button", name="Download CSV").click()
     saved = SHOTS / "payer_comparison.csv"
     download.value.save_as(saved)
-    assert "Browser Test PPO" in saved.read_text()
+    lines = pd.read_csv(saved, dtype=str)
+    mine = lines[lines["payer"] == "Browser Test PPO"]
+    allowed = sum(Decimal(v) for v in mine["allowed"])
+    expect(
+        page.get_by_text(f"${allowed:,.2f}").first
+    ).to_be_attached()  # the download's lines add up to the total shown (in the grid)
 
     page.get_by_role("button", name="Build the Excel model").click()
     with page.expect_download(timeout=60_000) as download:
@@ -141,6 +154,14 @@ def test_estimate_change_payer_download_and_screenshots(server, browser_page):
     download.value.save_as(model)
     workbook = load_workbook(model)
     assert "Browser Test PPO" in [c.value for c in workbook["Assumptions"]["A"]]
+
+    open_page(page, server, "forecast")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    forecast = SHOTS / "forecast.csv"
+    download.value.save_as(forecast)
+    months = pd.read_csv(forecast, dtype=str)
+    assert {"collected", "cost", "margin"} <= set(months.columns) and "Browser Test PPO" in set(months["payer"])
 
     for size, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
