@@ -377,6 +377,23 @@ def payers_delete(name):
     click.echo(f"deleted {name}")
 
 
+@payers.command("map")
+@click.argument("payer_id", required=False)
+@click.argument("name", required=False)
+def payers_map(payer_id, name):
+    """Map a remittance payer ID (835 REF*2U, N1*PR or TRN03) to a saved payer; no arguments: list the mappings."""
+    from .db import Database
+
+    database = Database()
+    if payer_id and name:
+        database.map_payer_id(payer_id, name)
+        click.echo(f"payer ID {payer_id} -> {name}")
+    elif payer_id:
+        raise InputError("give the payer ID and the saved payer's name", field="NAME")
+    for known, payer in database.payer_ids().items():
+        click.echo(f"{known}\t{payer}")
+
+
 @payers.command("fees")
 @click.argument("name")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -673,6 +690,63 @@ def price_claims(source, output, errors_path, mapping, tolerance, engine, schedu
     for note in summary.notes:
         click.echo(f"note: {note}", err=True)
     sys.exit(1 if summary.failed else 0)
+
+
+@main.command("remittance")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the worklist, scorecard and appeals.",
+)
+@click.option(
+    "--tolerance", default="0.01", show_default=True, help="Dollars a payment may differ from the expected before it is flagged."
+)
+@click.option("--validate", is_flag=True, help="Also check each file against the 5010 guide (pyx12; about 0.5 ms a segment).")
+@click.option("--save/--no-save", default=True, show_default=True, help="Keep the payments in the practice database.")
+def remittance_command(files, output, tolerance, validate, save):
+    """Reconcile X12 835 remittances (and the 837P claims they answer) against each payer's contract.
+
+    Writes worklist.csv, worklist.xlsx, scorecard.csv and an appeal packet per underpaid or denied
+    claim (appeals/). Exit code 0 when every file could be read, even if some lines are not priced.
+    """
+    from .batch import Book
+    from .db import Database
+    from .remittance import payments_to_keep, reconcile, write_outputs
+    from .textio import decimal_field
+    from .x12 import read_paths
+    from .x12 import validate as check
+
+    limit = int(decimal_field(tolerance, "--tolerance", places=2, low=0, high=1_000_000) * 100)
+    read = read_paths(list(files))
+    database = Database()
+    book = Book(FeeSchedules(), {c.payer: c for c in saved_contracts(database)}, database.practice())
+    result = reconcile(read, book, database.payer_ids(), limit)
+    validation = None
+    if validate:
+        import pandas as pd
+
+        found = [error for path in files for error in check(Path(path).name, Path(path).read_bytes())]
+        validation = pd.DataFrame(found, columns=["file", "segment", "element", "message"])
+    write_outputs(result, output, validation)
+    counts = result.worklist["status"].value_counts()
+    click.echo(f"{len(result.worklist):,} lines: " + ", ".join(f"{counts[s]:,} {s}" for s in counts.index))
+    for row in result.scorecard.itertuples(index=False):
+        click.echo(f"{row.payer}: expected {row.expected_payment:,.2f}, paid {row.paid:,.2f}, variance {row.variance:,.2f}")
+    if validation is not None:
+        click.echo(f"{len(validation):,} implementation-guide findings in validation.csv")
+    if save:
+        duplicates = database.save_remittances(payments_to_keep(read, result.worklist))
+        for payment in duplicates:
+            click.echo(
+                f"note: payment {payment['check_number']} of {payment['payer']} ({payment['file']}) was imported on "
+                f"{payment['imported_at'][:10]} from {payment['first_file']}; not counted again",
+                err=True,
+            )
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"wrote {output}")
 
 
 @main.command("bench")

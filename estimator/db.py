@@ -1,4 +1,5 @@
-"""The practice's own data in an embedded SQLite database: practice, payer contracts, scenarios.
+"""The practice's own data in an embedded SQLite database: practice, payer contracts, scenarios,
+the payer IDs of remittances mapped to saved payers, and the remittances imported.
 
 Created on first use in the user data folder (``TPI_ESTIMATOR_DB`` sets the file). The
 schema is versioned and migrated forward in one transaction. Every write is one
@@ -19,6 +20,7 @@ from pathlib import Path
 from .contracts import Contract, Practice
 from .errors import InputError
 from .store import user_data_dir
+from .textio import plain_text
 
 MIGRATIONS = [
     """
@@ -35,6 +37,19 @@ MIGRATIONS = [
         name TEXT NOT NULL UNIQUE COLLATE NOCASE,
         data TEXT NOT NULL,
         updated_at TEXT NOT NULL
+    );
+    """,
+    """
+    CREATE TABLE payer_ids (payer_id TEXT PRIMARY KEY COLLATE NOCASE, payer TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE remittances (
+        id INTEGER PRIMARY KEY,
+        payment_key TEXT NOT NULL UNIQUE,
+        file TEXT NOT NULL,
+        payer TEXT NOT NULL,
+        check_number TEXT NOT NULL,
+        payment_date TEXT NOT NULL,
+        lines TEXT NOT NULL,
+        imported_at TEXT NOT NULL
     );
     """,
 ]
@@ -296,3 +311,48 @@ class Database:
                 "ON CONFLICT(name) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
                 (name.strip(), json.dumps(data), _now()),
             )
+
+    # remittances
+    def payer_ids(self) -> dict[str, str]:
+        """The remittance payer IDs the user has mapped to saved payers."""
+        with self.transaction() as connection:
+            return dict(connection.execute("SELECT payer_id, payer FROM payer_ids ORDER BY payer_id").fetchall())
+
+    def map_payer_id(self, payer_id: str, payer: str) -> None:
+        """Map a payer ID of the 835 (REF*2U, N1*PR N104 or TRN03) to a saved payer."""
+        payer_id = plain_text(payer_id, "payer_id", max_length=80)
+        with self.transaction() as connection:
+            if connection.execute("SELECT 1 FROM payers WHERE name = ?", (payer,)).fetchone() is None:
+                raise InputError(f"no saved payer named {str(payer)[:100]!r}", field="payer")
+            connection.execute(
+                "INSERT INTO payer_ids (payer_id, payer, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(payer_id) DO UPDATE SET payer = excluded.payer, updated_at = excluded.updated_at",
+                (payer_id, payer, _now()),
+            )
+
+    def save_remittances(self, payments: list[dict]) -> list[dict]:
+        """Keep each payment (``key``, ``file``, ``payer``, ``check_number``, ``payment_date``, ``lines``:
+        its worklist rows) unless one with the same key is already kept. All in one transaction; returns
+        the payments already imported, each with when and from which file."""
+        duplicates = []
+        with self.transaction() as connection:
+            for payment in payments:
+                found = connection.execute(
+                    "SELECT file, imported_at FROM remittances WHERE payment_key = ?", (payment["key"],)
+                ).fetchone()
+                if found:
+                    duplicates.append({**payment, "first_file": found[0], "imported_at": found[1]})
+                    continue
+                connection.execute(
+                    "INSERT INTO remittances (payment_key, file, payer, check_number, payment_date, lines, imported_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (payment["key"], payment["file"], payment["payer"], payment["check_number"], payment["payment_date"],
+                     json.dumps(payment["lines"]), _now()),
+                )  # fmt: skip
+        return duplicates
+
+    def remittance_lines(self) -> list[dict]:
+        """Every kept worklist row, oldest payment first."""
+        with self.transaction() as connection:
+            rows = connection.execute("SELECT lines FROM remittances ORDER BY id").fetchall()
+        return [line for (text,) in rows for line in json.loads(text)]

@@ -99,19 +99,25 @@ def write(table, output: Path, title: str, fmt: str | None = None) -> int:
         from .xlsx import table_workbook
 
         content = table_workbook(table.to_pandas(), title)
+    if content is not None:
+        write_whole(output, lambda path: path.write_bytes(content))
+    elif chosen == "parquet":
+        write_whole(output, lambda path: write_parquet(table, path))
+    else:
+        write_whole(output, lambda path: write_csv(table, str(path)))
+    return table.num_rows
+
+
+def write_whole(output: Path, writer) -> None:
+    """Run ``writer`` on a temporary name beside ``output``, then rename it into place: the file is
+    whole or absent."""
     temporary = output.with_name(f".{output.name}.partial")
     try:
-        if content is not None:
-            temporary.write_bytes(content)
-        elif chosen == "parquet":
-            write_parquet(table, temporary)
-        else:
-            write_csv(table, str(temporary))
+        writer(temporary)
         temporary.replace(output)
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise InputError(f"cannot write the file ({error.strerror})", file=output, field="--output") from None
-    return table.num_rows
 
 
 def to_screen(table) -> None:

@@ -27,7 +27,7 @@ EXCEL_MAX_ROWS = 1_048_576
 MONEY = re.compile(
     r"(allowed|copay|deductible|coinsurance|sequestration|expected|expected_to_provider|denied|at_risk_\w+|limiting_charge|"
     r"patient_share|payer_payment|difference_to_best|billed\w*|patient_responsibility|expected_collections|medicare|"
-    r"variance|expected_payment|era_\w+|\w+_amount|\w+_charge|\w+_cap|\w+_payment|paid\w*)"
+    r"variance|\w+_variance|contractual|other_adjustments|expected_\w+|era_\w+|\w+_amount|\w+_charge|\w+_cap|\w+_payment|paid\w*)"
 )
 NUMBER = re.compile(
     r"(units|sessions|count|row|line|item|\w+_rvu|\w+_gpci|conversion_factor|percent_of_medicare|rank|\w+_percent)"
@@ -63,9 +63,22 @@ def _value(value, kind: str):
 
 def table_workbook(table: pd.DataFrame, title: str) -> bytes:
     """A table as an .xlsx: numbers as numbers, all text as text (never a formula)."""
+    return tables_workbook({title: table})
+
+
+def tables_workbook(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """Tables as the sheets of one .xlsx, in order, each as :func:`table_workbook` writes it."""
+    workbook = Workbook(write_only=True)
+    for title, table in sheets.items():
+        _sheet(workbook, table, title)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _sheet(workbook: Workbook, table: pd.DataFrame, title: str) -> None:
     if len(table) + 1 >= EXCEL_MAX_ROWS:
         raise InputError(f"{len(table):,} rows do not fit in an Excel sheet; write a .csv instead", field="output")
-    workbook = Workbook(write_only=True)
     ws = workbook.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", title)[:31] or "Table")
     columns = [str(c) for c in table.columns]
     kinds = [column_kind(c) for c in columns]
@@ -106,6 +119,3 @@ def table_workbook(table: pd.DataFrame, title: str) -> bytes:
             else:
                 row.append(shown)
         ws.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()

@@ -30,6 +30,17 @@ def _allocate(amount: np.ndarray, cap: np.ndarray, claims: pd.Series) -> np.ndar
     return np.minimum(amount, np.clip(cap - before, 0, None))
 
 
+def withheld_rates(days: list) -> np.ndarray:
+    """Sequestration's share of Medicare's payment on each date, in 1/RATE_SCALE
+    (parameters/sequestration_rate.yaml)."""
+    return np.array([int(rate("sequestration_rate", day) * RATE_SCALE) for day in days], np.int64)
+
+
+def sequestered(payment: np.ndarray, rates: np.ndarray) -> np.ndarray:
+    """Cents withheld from each payment at its rate, half up per line."""
+    return ratio_to_cents(payment, rates, np.full(len(payment), RATE_SCALE))
+
+
 def cost_sharing(t: pd.DataFrame, contracts: dict[str, Contract], days: list) -> pd.DataFrame:
     """copay, deductible, coinsurance, payer_payment and sequestration in cents for every line.
 
@@ -43,7 +54,7 @@ def cost_sharing(t: pd.DataFrame, contracts: dict[str, Contract], days: list) ->
     coinsurance = t["coinsurance_rate"].to_numpy(np.int64).copy()
     round_up = t["coinsurance_up"].to_numpy(bool).copy()
     sequestration = np.zeros(n, np.int64)
-    withheld = np.array([int(rate("sequestration_rate", day) * RATE_SCALE) for day in days], np.int64)[t["day_group"].to_numpy()]
+    withheld = withheld_rates(days)[t["day_group"].to_numpy()]
     for payer, rows in t.groupby("payer", sort=False).indices.items():
         if not payer:
             continue
@@ -68,7 +79,7 @@ def cost_sharing(t: pd.DataFrame, contracts: dict[str, Contract], days: list) ->
             "deductible": deductible,
             "coinsurance": coinsurance_cents,
             "payer_payment": payment,
-            "sequestration": ratio_to_cents(payment, sequestration, scale),
+            "sequestration": sequestered(payment, sequestration),
         },
         index=t.index,
     )
