@@ -143,6 +143,14 @@ def command_figures(folder: Path, claim_rows: tuple[int, ...]) -> list[Figure]:
                 f"{rows / seconds:,.0f} lines/s",
             )
         )
+    from .x12 import synthetic_remittance
+
+    remittance = folder / "remittance.835"
+    synthetic_remittance(remittance, 100_000)
+    seconds, peak = command(
+        ["remittance", str(remittance), "--output", str(folder / "reconciled"), "--no-save"], {"TPI_ESTIMATOR_DB": str(database)}
+    )
+    figures.append(Figure("remittance: reconcile a 100,000-line 835 (read, price, worklist)", seconds, 10.0, peak))
     seconds, peak = excel_in_a_child()
     figures.append(Figure("Excel model: 10112-00 every code x 10 payers + 24 months", seconds, 3.0, peak, 500.0))
     return figures

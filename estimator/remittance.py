@@ -494,6 +494,11 @@ def _money(value) -> str:
     return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
 
 
+def to_work(worklist: pd.DataFrame) -> pd.DataFrame:
+    """The lines someone has to look at: every status but as_expected and reversed."""
+    return worklist[~worklist["status"].isin(["as_expected", "reversed"])]
+
+
 def payment_keys(read: Read) -> pd.Series:
     """A payment's identity, for each 835 line: the payer's ID, the check or EFT number, its date
     (and the transaction when no number is given). The same payment in another file, or the same
@@ -519,15 +524,16 @@ def payments_to_keep(read: Read, worklist: pd.DataFrame) -> list[dict]:
 
 
 def write_outputs(result: Reconciled, folder: Path, validation: pd.DataFrame | None = None) -> list[Path]:
-    """worklist.csv, worklist.xlsx (worklist and scorecard sheets), scorecard.csv, appeals/*.txt and,
-    when given, validation.csv in ``folder``; each file whole or absent."""
+    """worklist.csv (every line), worklist.xlsx (the lines to work: all but as_expected and reversed,
+    and the scorecard), scorecard.csv, appeals/*.txt and, when given, validation.csv in ``folder``;
+    each file whole or absent."""
     from .export import write, write_whole
     from .xlsx import tables_workbook
 
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "worklist.csv", folder / "worklist.xlsx", folder / "scorecard.csv"]
     write(result.worklist, written[0], "Worklist")
-    content = tables_workbook({"Worklist": result.worklist, "Scorecard": result.scorecard})
+    content = tables_workbook({"To work": to_work(result.worklist), "Scorecard": result.scorecard})
     write_whole(written[1], lambda path: path.write_bytes(content))
     write(result.scorecard, written[2], "Scorecard")
     if result.appeals:

@@ -542,3 +542,36 @@ def validate(name: str, raw: bytes) -> list[dict]:
     for interchange in json.loads(buffer.getvalue())["interchanges"]:
         collect(interchange, "ISA")
     return found
+
+
+def synthetic_remittance(path: Path, lines: int) -> None:
+    """An 835 of ``lines`` service lines (claims of 20552 and J3301 x 4 paid by Medicare Part B in
+    Alabama, 2026-03-02), for the benchmark."""
+    segments = [
+        "ISA*00*          *00*          *ZZ*PAYER          *ZZ*PRACTICE       *260320*1200*^*00501*000000001*0*P*:",
+        "GS*HP*PAYER*PRACTICE*20260320*1200*1*X*005010X221A1",
+        "ST*835*0001",
+        "BPR*I*0*C*ACH*CCP*01*011000015*DA*123456789*1512345678**01*062000019*DA*987654321*20260320",
+        "TRN*1*BENCH0001*1512345678",
+        "N1*PR*MEDICARE PART B",
+        "N1*PE*BENCH CLINIC*XX*1234567893",
+        "N4*BIRMINGHAM*AL*35203",
+        "LX*1",
+    ]
+    claim = [
+        "NM1*QC*1*DOE*JANE****MI*1EG4TE5MK73",
+        "SVC*HC:20552*150.00*37.04**1",
+        "DTM*472*20260302",
+        "CAS*CO*45*102.75**253*0.76",
+        "CAS*PR*2*9.45",
+        "AMT*B6*47.25",
+        "SVC*HC:J3301*20.00*2.32**4",
+        "DTM*472*20260302",
+        "CAS*CO*45*17.04**253*0.05",
+        "CAS*PR*2*0.59",
+        "AMT*B6*2.96",
+    ]
+    for number in range((lines + 1) // 2):
+        segments += [f"CLP*B{number}*1*170.00*39.36*10.04*MB*ICN{number}*11*1", *claim]
+    segments += [f"SE*{len(segments) - 1}*0001", "GE*1*1", "IEA*1*000000001"]
+    Path(path).write_text("~\n".join(segments) + "~\n")

@@ -109,10 +109,10 @@ def test_a_damaged_database_is_a_message_on_every_page(tmp_path, monkeypatch):
     db = tmp_path / "damaged.sqlite3"
     db.write_bytes(b"this is not a database, " * 400)
     monkeypatch.setenv("TPI_ESTIMATOR_DB", str(db))
-    for name in ("estimate", "compare", "forecast", "fee_schedule", "payers", "data"):
+    for name in ("estimate", "compare", "forecast", "fee_schedule", "payers", "remittances", "data"):
         at = page(name)
         assert not at.exception, (name, at.exception)
-        if name in ("compare", "forecast", "payers"):
+        if name in ("compare", "forecast", "payers", "remittances"):
             assert "the practice database is damaged" in texts(at.error), name
 
 
@@ -245,3 +245,20 @@ def test_a_bookmarked_estimate_opens_with_its_inputs_and_the_url_follows_the_inp
     assert str(at.date_input(key="estimate-date").value) == "2025-06-02"
     at.text_input(key="estimate-zip").set_value("35203").run()
     assert at.query_params["zip"] == ["35203"] or at.query_params["zip"] == "35203"
+
+
+def test_remittances_page_shows_the_kept_payments(tmp_path):
+    """A remittance kept from the command shows in the page's history scorecard (paid 140.52: the
+    835's BPR02 for Medicare, tests/fixtures/x12/tpi_remittance.835)."""
+    from click.testing import CliRunner
+
+    from estimator.cli import main
+
+    at = page("remittances")
+    assert not at.exception and not at.error and at.header[0].value == "Remittances"
+    x12 = ROOT / "tests" / "fixtures" / "x12"
+    args = ["remittance", str(x12 / "tpi_remittance.835"), str(x12 / "tpi_claims.837"), "--output", str(tmp_path)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    at = page("remittances")
+    card = at.dataframe[0].value.set_index("payer")
+    assert not at.exception and card.loc["Medicare (traditional)", "paid"] == "$140.52"

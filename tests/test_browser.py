@@ -24,6 +24,7 @@ PAGES = {
     "compare": "Every payer's claim lines",
     "forecast": "Monthly by payer",
     "fee-schedule": "2025 to 2026: what changed",
+    "remittances": "Remittances",
     "payers": "Export all (YAML)",
     "practice": "Save the practice",
     "data": "Import a CMS file",
@@ -162,6 +163,21 @@ def test_estimate_change_payer_download_and_screenshots(server, browser_page):
     download.value.save_as(forecast)
     months = pd.read_csv(forecast, dtype=str)
     assert {"collected", "cost", "margin"} <= set(months.columns) and "Browser Test PPO" in set(months["payer"])
+
+    open_page(page, server, "remittances")
+    x12 = ROOT / "tests" / "fixtures" / "x12"
+    page.locator("input[type=file]").set_input_files([str(x12 / "tpi_remittance.835"), str(x12 / "tpi_claims.837")])
+    page.get_by_role("button", name="Reconcile").click()
+    expect(page.get_by_text("Payer scorecard")).to_be_visible(timeout=60_000)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download worklist (CSV)").click()
+    worklist = SHOTS / "worklist.csv"
+    download.value.save_as(worklist)
+    lines = pd.read_csv(worklist, dtype=str, keep_default_na=False)
+    downcode = lines[lines["claim_id"] == "C1004"].iloc[0]  # billed 20553, paid as 20552: see tests/test_remittance.py
+    assert len(lines) == 13 and (downcode["status"], downcode["variance"]) == ("underpaid", "-7.15")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / "remittances-worked.png"), full_page=True)
 
     for size, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})

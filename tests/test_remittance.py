@@ -226,8 +226,10 @@ def test_command_writes_worklist_scorecard_and_appeals_and_saves_once(tmp_path):
                 "era_patient_responsibility", "variance", "reason", "carc"]  # fmt: skip
     assert set(required) <= set(listed.columns) and len(listed) == 13
     workbook = load_workbook(tmp_path / "out" / "worklist.xlsx")
-    assert workbook.sheetnames == ["Worklist", "Scorecard"]
-    assert workbook["Worklist"]["I2"].value == 47.25  # expected_allowed of C1001 line 1, a number
+    assert workbook.sheetnames == ["To work", "Scorecard"]
+    sheet = workbook["To work"]
+    assert [c.value for c in sheet["H"]][1:] == ["underpaid", "denied", "secondary", "awaiting_remittance", "awaiting_remittance"]
+    assert sheet["I2"].value == 54.54  # expected_allowed of C1004, a number
     card = pd.read_csv(tmp_path / "out" / "scorecard.csv", dtype=str).set_index("payer")
     medicare = card.loc["Medicare (traditional)"]
     # judged lines: paid 37.04 + 2.32 + 0 + 27.08 + 37.04 + 0 + 37.04 = 140.52, the 835's BPR02

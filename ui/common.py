@@ -68,7 +68,7 @@ def plain_errors():
 
 
 def dollars(value) -> str:
-    if value is None or value == "" or (isinstance(value, float) and pd.isna(value)):
+    if value is None or value is pd.NA or value == "" or (isinstance(value, float) and pd.isna(value)):
         return ""
     amount = Decimal(str(value))
     return f"{'-' if amount < 0 else ''}${abs(amount):,.2f}"
