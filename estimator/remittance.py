@@ -47,7 +47,7 @@ FILING_KINDS = {"MB": Kind.MEDICARE, "MC": Kind.MEDICAID, "16": Kind.MEDICARE_AD
 WORKLIST = [
     "claim_id", "line", "code", "modifiers", "date", "payer", "era_payer", "status", "expected_allowed", "era_allowed", "era_paid",
     "era_patient_responsibility", "expected_payment", "variance", "allowed_variance", "reason", "carc", "carc_text",
-    "remarks", "deductible", "coinsurance", "copay", "contractual", "sequestration", "other_adjustments", "billed",
+    "remarks", "warnings", "deductible", "coinsurance", "copay", "contractual", "sequestration", "other_adjustments", "billed",
     "units", "place_of_service", "contract_term", "payer_claim_number", "check_number", "payment_date",
     "days_to_payment", "claim_status", "file", "segment",
 ]  # fmt: skip
@@ -318,6 +318,7 @@ def reconcile(read: Read, book, payer_ids: dict[str, str], tolerance: int = 1) -
     worklist["carc"] = carc
     worklist["carc_text"] = carc_text(carc)
     worklist["remarks"] = (lines["remarks"] + " " + lines["claim_remarks"]).str.strip()
+    worklist["warnings"] = _diagnosis_warnings(code, lines["diagnoses"], payer, contracts)
     for name in ("deductible", "coinsurance", "copay", "contractual", "sequestration", "other_adjustments"):
         worklist[name] = dollars(pd.arrays.IntegerArray(adjust[name].to_numpy(), is_837))
     worklist["billed"] = dollars(pd.arrays.IntegerArray(charge, lines["charge"].isna().to_numpy()))
@@ -333,6 +334,32 @@ def reconcile(read: Read, book, payer_ids: dict[str, str], tolerance: int = 1) -
     worklist = worklist[WORKLIST]
     notes = list(read.notes) + priced.notes
     return Reconciled(worklist, scorecard(worklist), appeal_packets(worklist, practice.name), notes)
+
+
+def _dotted(code: str) -> str:
+    """An ICD-10-CM code as an 837P writes it (M7918) in its usual form (M79.18)."""
+    return code if len(code) <= 3 or "." in code else f"{code[:3]}.{code[3:]}"
+
+
+def _diagnosis_warnings(code: pd.Series, diagnoses: pd.Series, payer: pd.Series, contracts: dict[str, Contract]) -> np.ndarray:
+    """For a trigger point line billed on an 837P: its diagnoses against the payer's covered list
+    (estimator.policies), once per distinct payer and diagnoses."""
+    from .errors import InputError
+    from .policies import diagnosis_warnings
+
+    out = np.full(len(code), "", dtype=object)
+    checked = (code.isin(["20552", "20553"]) & diagnoses.ne("") & payer.ne("")).to_numpy()
+    said: dict[tuple[str, str], str] = {}
+    for at in np.flatnonzero(checked):
+        key = (payer.iat[at], diagnoses.iat[at])
+        if key not in said:
+            try:
+                found = diagnosis_warnings(contracts[key[0]].diagnosis_list(), tuple(_dotted(d) for d in key[1].split()))
+            except InputError as error:
+                found = [str(error)]
+            said[key] = " ".join(found)
+        out[at] = said[key]
+    return out
 
 
 def _primary_balance(lines: pd.DataFrame, patient: np.ndarray, secondary: np.ndarray) -> np.ndarray:

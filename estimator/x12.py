@@ -207,6 +207,11 @@ class _Walk:
                 line.update({k: self.payment[k] for k in ("payer", "payer_id", "payer_ref", "trn_payer_id", "payee_zip")})
                 line.update({k: self.payment[k] for k in ("check_number", "payment_date", "transaction", "file")})
             self.payments.append(self.payment)
+            if self.payment["plb"]:
+                self.notes.append(
+                    f"{self.s.name}: payment {self.payment['check_number']} has provider-level adjustments (PLB "
+                    f"{self.payment['plb']}); they are not attributed to lines"
+                )
 
     def end_line(self) -> None:
         if self.line is not None and self.claim is not None:

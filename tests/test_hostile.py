@@ -237,6 +237,18 @@ def claims_line_10mb(path: Path) -> None:
     path.write_text(header + line.format("G1") + line.format("x" * (10 * 2**20)) + line.format("G3"))
 
 
+def _worklist_reasons(expected: dict[tuple[str, str], str]):
+    """A check: the worklist's line (claim, line) has a reason starting with the text given."""
+
+    def check(_data: Path, output: str) -> None:
+        folder = Path(output.strip().splitlines()[-1].removeprefix("wrote "))
+        lines = pd.read_csv(folder / "worklist.csv", dtype=str, keep_default_na=False).set_index(["claim_id", "line"])
+        for key, start in expected.items():
+            assert lines.loc[key, "reason"].startswith(start), (key, lines.loc[key, "reason"])
+
+    return check
+
+
 GENERATED = {
     "cms/zip_bomb.xlsx": zip_bomb,
     "cms/pprrvu_line_10mb.csv": pprrvu_line_10mb,
@@ -246,7 +258,38 @@ GENERATED = {
 
 # -- the corpus --------------------------------------------------------------------------------------
 
+REMIT = ("remittance", "{file}", "--output", "{out}")
 CASES = [
+    # remittances (835/837P): an unreadable file is one error; a bad claim is a not-priced line, the rest read
+    Case(
+        "hostile/remittances/not_x12.835",
+        REMIT,
+        2,
+        "not_x12.835: not an X12 file: it does not start with an ISA segment (segment 1, ISA01)",
+    ),
+    Case("hostile/remittances/isa_cut_short.835", REMIT, 2, "isa_cut_short.835: segment 1, ISA16: the ISA segment is cut short"),
+    Case("hostile/remittances/binary.835", REMIT, 2, "binary.835: a binary file, not X12 text (segment 1, ISA01)"),
+    Case(
+        "hostile/remittances/bad_amounts.835",
+        REMIT,
+        0,
+        "3 not_priced",
+        check=_worklist_reasons(
+            {("C1001", "2"): "segment 27, AMT02: '2.9.6' is not an amount", ("C1002", "1"): "segment 31, SVC03"}
+        ),
+    ),
+    Case("hostile/remittances/truncated.835", REMIT, 0, "segment 3, SE: transaction 0001 has no SE (the file may be cut short)"),
+    Case("hostile/remittances/formula_text.835", REMIT, 0, "1 underpaid, 1 denied"),
+    Case("hostile/remittances/latin1_crlf.835", REMIT, 0, "5 as_expected, 2 reversed, 1 not_priced, 1 underpaid, 1 denied"),
+    Case(
+        "hostile/remittances/claims_bad_pointer.837",
+        REMIT,
+        0,
+        "3 awaiting_remittance, 2 not_priced",
+        check=_worklist_reasons(
+            {("C1003", "1"): "segment 28, SV107: a diagnosis pointer points to no diagnosis", ("C3001", "2"): "segment 39, SV101"}
+        ),
+    ),
     # CMS files: refused whole with file, row and column; nothing stored
     Case(
         "hostile/cms/pprrvu_truncated.csv",
@@ -570,5 +613,6 @@ def test_the_corpus_covers_every_category():
         "scenarios",
         "exports",
         "database",
+        "remittances",
     }
     assert len(CASES) >= 100, counts

@@ -256,3 +256,14 @@ def test_payer_ids_are_mapped_to_saved_payers():
     assert (
         "payer ID 10112 is mapped to Example Commercial PPO" not in row(table, "C1002")["reason"]
     )  # said once, in the worklist's payer
+
+
+def test_837p_diagnoses_are_checked_against_the_payers_covered_list():
+    """M79.1 has not been a valid ICD-10-CM code since October 1, 2022 (fee_schedules/policies/invalid_diagnoses.yaml)."""
+    claims = CLAIMS.read_text().replace(
+        "CLM*C3001*380.00***11:B:1*Y*A*Y*Y~\nHI*ABK:M7918~", "CLM*C3001*380.00***11:B:1*Y*A*Y*Y~\nHI*ABK:M791~"
+    )
+    assert claims != CLAIMS.read_text()
+    table = reconcile(read_files([("claims.837", claims.encode())]), book(), {}).worklist
+    assert row(table, "C3001")["warnings"].startswith("M79.1 has not been a valid ICD-10-CM code since October 1, 2022")
+    assert row(table, "C1001")["warnings"] == ""  # M79.18
