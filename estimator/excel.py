@@ -286,6 +286,7 @@ def estimate_workbook(
     model.fee_schedule()
     model.session_estimate()
     model.comparison()
+    model.contract_terms()
     model.forecast_sheet()
     model.sources(exported_at or dt.datetime.now(dt.UTC))
     for sheet in model.sheets.values():
@@ -317,6 +318,14 @@ def _with_cached_values(data: bytes, sheets: dict[str, Sheet], workbook: Workboo
     return target.getvalue()
 
 
+def _diagnoses(covered) -> str:
+    if covered is None:
+        return "no list"
+    if isinstance(covered, str):
+        return f"the shipped list {covered}"
+    return ", ".join(covered)
+
+
 class _Model:
     """Builds the sheets in order; each later sheet refers to cells the earlier ones named."""
 
@@ -332,7 +341,15 @@ class _Model:
         self.wb = Workbook(write_only=True)
         self.sheets = {
             name: Sheet(self.wb, name)
-            for name in ("Assumptions", "Fee schedule", "Session estimate", "Payer comparison", "Forecast", "Sources")
+            for name in (
+                "Assumptions",
+                "Fee schedule",
+                "Session estimate",
+                "Payer comparison",
+                "Contract terms",
+                "Forecast",
+                "Sources",
+            )
         }
         self.schedules, self.session, self.contracts, self.practice, self.forecast = (
             schedules,
@@ -1138,6 +1155,74 @@ class _Model:
         chart.set_categories(Reference(s.ws, min_col=1, min_row=first, max_row=last))
         chart.height, chart.width = 8, 18
         s.ws.add_chart(chart, f"A{row + 3}")
+
+    # -- Contract terms -----------------------------------------------------------------------
+    def contract_terms(self) -> None:
+        """Each payer's terms in words, one block per payer; the terms that are inputs follow the
+        Assumptions sheet (formulas), the others are the saved contract's values."""
+        s = self.sheets["Contract terms"]
+        s.put(1, 1, "Contract terms by payer (live terms follow the Assumptions sheet)", bold=True, measure=False)
+        row = 2
+        yes_no = '"yes";"yes";"no"'
+        for contract in self.contracts:
+            p = self.payer_names[contract.payer]
+            row += 1
+            s.header(row, [contract.payer, "Term"])
+            inputs = self.inputs[contract.payer]
+
+            def live(key: str, fmt: str, flag: bool = False, otherwise: str = "does not apply", p=p, inputs=inputs) -> tuple:
+                """The Assumptions input as a formula (with the engine's value cached), or ``otherwise``."""
+                name = f"{key}_{p}"
+                if name not in self.inputs_named:
+                    return (otherwise, None, None)
+                value = inputs[key]
+                if flag:
+                    return (f"IF({name},1,0)", 1 if value else 0, fmt)
+                return (name, _fraction(value), fmt)
+
+            medicare = contract.method == Method.MEDICARE
+            drugs = {
+                DrugMethod.SAME_AS_PROCEDURES: "as the procedures",
+                DrugMethod.ASP_PLUS: "ASP plus the drug %",
+                DrugMethod.PERCENT_OF_ASP: "the drug % of the ASP payment limit",
+                DrugMethod.PER_UNIT: "a price per unit: "
+                + "; ".join(f"{k} ${v:,.2f}" for k, v in sorted(contract.drug_per_unit.items())),
+                DrugMethod.NOT_COVERED: "not covered",
+            }.get(contract.drug_method, contract.drug_method.value)
+            terms: list[tuple[str, tuple]] = [
+                ("Kind", (contract.kind.value.replace("_", " "), None)),
+                ("Method", (contract.method.value.replace("_", " "), None)),
+                ("Percent (of Medicare or of charges)", live("PCT", PERCENT)),
+                ("Medicare year it is pinned to", (str(contract.medicare_year or "the year of service (rolling)"), None)),
+                ("Locality it is pinned to", (contract.locality or "where the service is done", None)),
+                ("Payer's own $ per RVU", live("DPR", MONEY)),
+                ("Fixed fees per unit", ("; ".join(f"{k} ${v:,.2f}" for k, v in sorted(contract.fees.items())) or "none", None)),
+                ("Per-code overrides", ("; ".join(f"{k} ${v:,.2f}" for k, v in sorted(contract.overrides.items())) or "none", None)),
+                ("Drugs", (drugs, None)),
+                ("Drug %", live("DRUGPCT", PERCENT)),
+                ("Imaging guidance paid", live("GUIDE", yes_no, flag=True, otherwise="yes" if contract.guidance_covered else "no")),
+                ("E/M with modifier 25 paid", live("EM", yes_no, flag=True, otherwise="yes" if contract.em_25_paid else "no")),
+                ("Lesser of the billed charge", live("LESSER", yes_no, flag=True, otherwise="always" if medicare else "no")),
+                ("Follows Medicare's claim edits and multiple-procedure rules", ("yes" if contract.claim_edits else "no", None)),
+                ("Accepts modifiers 59 / XE / XP / XS / XU", ("yes" if contract.bypass_modifiers_accepted else "no", None)),
+                ("Frequency limits", ("; ".join(limit.describe() for limit in contract.frequency_limits()) or "none", None)),
+                ("Covered diagnoses", (_diagnoses(contract.diagnosis_list()), None)),
+                ("Prior authorization", ("required" if contract.prior_authorization else "not required", None)),
+                ("Copay", live("COPAY", MONEY, otherwise="none (Part B)" if contract.is_traditional_medicare else "none")),
+                ("Coinsurance", live("COINS", PERCENT, otherwise="Part B" if contract.is_traditional_medicare else "none")),
+                ("Passes sequestration through", live("SEQ", yes_no, flag=True, otherwise="yes" if contract.is_traditional_medicare else "no")),
+                ("Collected (share of expected)", (_fraction(contract.collection_percent / 100), PERCENT)),
+                ("Escalators and effective dates", ("not recorded in the saved contract", None)),
+                ("Notes", (contract.notes or "", None)),
+            ]  # fmt: skip
+            for label, term in terms:
+                row += 1
+                s.put(row, 1, label)
+                if len(term) == 3 and term[1] is not None:  # a live input: formula, cached value, format
+                    s.formula(row, 2, term[0], term[1], term[2])
+                else:
+                    s.put(row, 2, term[0], term[1] if len(term) == 2 else None)
+            row += 1
 
     # -- Forecast -----------------------------------------------------------------------------
     def forecast_sheet(self) -> None:

@@ -37,7 +37,7 @@ import yaml
 from . import engine
 from .contracts import TRADITIONAL_MEDICARE, Contract
 from .domain import Kind
-from .money import dollars, units_text
+from .money import dollars, ratio_to_cents, units_text
 from .rules.cost_sharing import sequestered, withheld_rates
 from .x12 import Read
 
@@ -86,11 +86,13 @@ class Reconciled:
 
 
 def _adjustments(tokens: pd.Series) -> pd.DataFrame:
-    """Line adjustments ("PR-1=945 CO-45=10275") summed by kind, in cents, and the first CARC that is
-    neither the patient's share, the contractual write-down (45) nor sequestration (253)."""
+    """Line adjustments ("PR-1=945 CO-45=10275") summed by kind, in cents: the patient's cost sharing
+    (PR-1 deductible, PR-2 coinsurance, PR-3 copay), everything billed to the patient (every PR), the
+    contractual write-down (CO-45), sequestration (253) and the rest; and the first CARC of the rest
+    (a denial's reason, even one billed to the patient such as PR-96)."""
     found = tokens.str.extractall(r"(?P<group>[A-Z]{2})-(?P<reason>[A-Z0-9]+)=(?P<cents>-?\d+)")
-    out = pd.DataFrame(0, index=tokens.index, columns=["deductible", "coinsurance", "copay", "patient", "contractual",
-                                                       "sequestration", "other_adjustments", "co_total"])  # fmt: skip
+    out = pd.DataFrame(0, index=tokens.index, columns=["deductible", "coinsurance", "copay", "cost_sharing", "patient",
+                                                       "contractual", "sequestration", "other_adjustments"])  # fmt: skip
     out["carc"] = ""
     if found.empty:
         return out
@@ -105,9 +107,9 @@ def _adjustments(tokens: pd.Series) -> pd.DataFrame:
         "patient": patient,
         "contractual": group.eq("CO") & reason.eq("45"),
         "sequestration": reason.eq("253"),
-        "co_total": group.eq("CO"),
     }
-    kinds["other_adjustments"] = ~patient & ~kinds["contractual"] & ~kinds["sequestration"]
+    kinds["cost_sharing"] = kinds["deductible"] | kinds["coinsurance"] | kinds["copay"]
+    kinds["other_adjustments"] = ~kinds["cost_sharing"] & ~kinds["contractual"] & ~kinds["sequestration"]
     for name, mask in kinds.items():
         out[name] = amount.where(mask.to_numpy(), 0).groupby(row).sum().reindex(tokens.index, fill_value=0).astype("int64")
     other = found[kinds["other_adjustments"].to_numpy()]
@@ -170,14 +172,27 @@ def _match_claims(lines: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     return merged[[*wanted, "_matched"]].fillna("").set_axis(lines.index)
 
 
-def _reversed(lines: pd.DataFrame) -> np.ndarray:
-    """Reversal lines (CLP02 22) and the earlier lines they take back: the same claim, code and date,
-    up to the last reversal. What follows (the correction) is judged on its own."""
-    key = pd.factorize(lines["claim_id"] + "|" + lines["code"] + "|" + lines["date"])[0]
-    order = np.arange(len(lines))
+def _reversed(lines: pd.DataFrame, payer: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Reversal lines (CLP02 22) and the payment each takes back: a line of the same payer, claim, code
+    and date whose payment it negates, of the same payer's claim number (CLP07) first, then the
+    earliest. Whatever is not taken back (the correction, in whatever order the files come) is judged.
+    Also says, for each line, whether a line of the same payer, claim, code and date is left to judge."""
     reversal = lines["claim_status"].eq("22").to_numpy()
-    last = pd.Series(np.where(reversal, order, -1)).groupby(key).transform("max").to_numpy()
-    return order <= last
+    who = payer + "|" + lines["payer"] + "|" + lines["payer_id"] + "|" + lines["trn_payer_id"]
+    group = pd.factorize(who + "|" + lines["claim_id"] + "|" + lines["code"] + "|" + lines["date"])[0]
+    gone = reversal.copy()
+    if reversal.any():
+        paid = lines["paid"].to_numpy(dtype="int64", na_value=0)
+        number = lines["payer_claim_number"].to_numpy(dtype=object)
+        when = lines["payment_date"].to_numpy(dtype=object)
+        members = pd.Series(np.arange(len(lines))).groupby(group).apply(list)
+        for r in np.flatnonzero(reversal):  # one step per reversal, over the lines of its own service
+            candidates = [i for i in members[group[r]] if not gone[i] and paid[i] == -paid[r]]
+            if candidates:
+                candidates.sort(key=lambda i: (number[i] != number[r], when[i], i))
+                gone[candidates[0]] = True
+    left = pd.Series(~gone).groupby(group).transform("any").to_numpy()
+    return gone, left
 
 
 def reconcile(read: Read, book, payer_ids: dict[str, str], tolerance: int = 1) -> Reconciled:
@@ -204,18 +219,23 @@ def reconcile(read: Read, book, payer_ids: dict[str, str], tolerance: int = 1) -
     adjust = _adjustments(lines["adjustments"])
     charge = lines["charge"].to_numpy(dtype="int64", na_value=0)
     paid = lines["paid"].to_numpy(dtype="int64", na_value=0)
-    given_allowed = lines["allowed"].notna().to_numpy()
+    deductible, coinsurance, copay = (adjust[k].to_numpy() for k in ("deductible", "coinsurance", "copay"))
+    sharing = adjust["cost_sharing"].to_numpy()
+    # the 835's allowed: AMT*B6, else what was paid plus the patient's cost sharing and sequestration
     era_allowed = np.where(
-        given_allowed, lines["allowed"].to_numpy(dtype="int64", na_value=0), charge - adjust["co_total"].to_numpy()
+        lines["allowed"].notna().to_numpy(),
+        lines["allowed"].to_numpy(dtype="int64", na_value=0),
+        paid + sharing + adjust["sequestration"].to_numpy(),
     )
-    patient = adjust["patient"].to_numpy()
     status_code = lines["claim_status"]
     secondary = status_code.isin(["2", "3", "20", "21"]).to_numpy()
     is_837 = (lines["source"] == "837").to_numpy()
-    reversed_ = _reversed(lines) & ~is_837
+    gone, left = _reversed(lines, payer)
+    reversed_ = gone & ~is_837
+    whole_claim_denial = lines["code"].eq("").to_numpy() & (status_code == "4").to_numpy() & ~is_837
     code = lines["billed_code"].where(lines["billed_code"] != "", lines["code"])
     modifiers = lines["billed_modifiers"].where(lines["billed_code"] != "", lines["modifiers"])
-    units = lines["billed_units"].where(lines["billed_units"] != "", lines["units"]).replace("", "1")
+    units = lines["units"].where(lines["units"] != "", lines["billed_units"]).replace("", "1")  # the units adjudicated
     zip_code = lines["zip_code"].where(lines["zip_code"] != "", lines["payee_zip"])
     practice = book.practice
     use_practice = zip_code.eq("")
@@ -227,10 +247,12 @@ def reconcile(read: Read, book, payer_ids: dict[str, str], tolerance: int = 1) -
     problem = problem.mask(no_place, "no place of service: the 835 has no CLP08 and no 837P line matches the claim")
     no_date = lines["date"].eq("") & problem.eq("")
     problem = problem.mask(no_date, "no date of service: no DTM*472 on the line and no DTM*232 on the claim")
-    priceable = problem.eq("").to_numpy() & ~reversed_ & ~secondary
+    priceable = problem.eq("").to_numpy() & ~reversed_ & ~secondary & ~whole_claim_denial
+    claim = lines["file_index"].astype(str) + "|" + lines["claim_segment"].astype(str)
+    owed = pd.Series(np.where(is_837, 0, deductible)).groupby(claim.to_numpy()).transform("sum").to_numpy()
     table = pd.DataFrame(
         {
-            "claim": lines["file"] + "|" + lines["claim_segment"].astype(str),
+            "claim": claim,
             "date_of_service": lines["date"],
             "code": code,
             "modifiers": modifiers,
@@ -240,6 +262,7 @@ def reconcile(read: Read, book, payer_ids: dict[str, str], tolerance: int = 1) -
             "locality": locality,
             "payer": payer,
             "billed": pd.arrays.IntegerArray(np.abs(charge), lines["charge"].isna().to_numpy()),
+            "deductible": owed,  # the deductible the 835 says this claim met
             "participating": practice.participating,
             "cf_track": practice.cf_track,
         }
@@ -260,33 +283,26 @@ def reconcile(read: Read, book, payer_ids: dict[str, str], tolerance: int = 1) -
     term = np.full(n, "", dtype=object)
     term[rows] = priced.lines["reason"].astype(object).to_numpy()
     ok = priceable & (engine_error == "")
-    own_share = np.zeros(n, np.int64)  # an 837P line's expected payer payment, by the contract's own cost sharing
-    own_share[rows] = (priced.lines["payer_payment"] - priced.lines["sequestration"]).to_numpy(np.int64)
-    withheld = np.zeros(n, np.int64)
-    if ok.any():
-        days = pd.to_datetime(lines["date"][ok]).dt.date
-        unique_days = sorted(set(days))
-        day_rates = withheld_rates(unique_days)[np.searchsorted(np.array(unique_days, dtype=object), days.to_numpy())]
-        withholds = np.array([contracts[p].is_traditional_medicare or contracts[p].sequestration for p in payer[ok]], bool)
-        withheld[ok] = np.where(withholds, day_rates, 0)
-    share = np.maximum(expected_allowed - patient, 0)
-    expected_payment = share - sequestered(share, withheld)
+    by_contract = np.zeros(n, np.int64)  # the payer's payment by the contract's own cost sharing
+    by_contract[rows] = (priced.lines["payer_payment"] - priced.lines["sequestration"]).to_numpy(np.int64)
+    expected_payment = _expected_payment(lines, payer, contracts, ok, expected_allowed, era_allowed, adjust, by_contract)
     variance = paid - expected_payment
     allowed_variance = era_allowed - expected_allowed
-    denied = ~is_837 & ~secondary & ~reversed_ & ((status_code == "4").to_numpy() | ((paid == 0) & (patient == 0) & (charge > 0)))
-    primary_balance = _primary_balance(lines, patient, secondary)
+    denied = ~is_837 & ~secondary & ~reversed_ & ((status_code == "4").to_numpy() | ((paid == 0) & (sharing == 0) & (charge > 0)))
+    primary_balance = _primary_balance(lines, payer, sharing, secondary)
     has_primary = secondary & ~np.isnan(primary_balance)
-    secondary_expected = np.where(has_primary, np.nan_to_num(primary_balance).astype(np.int64) - patient, 0)
+    secondary_expected = np.where(has_primary, np.nan_to_num(primary_balance).astype(np.int64) - sharing, 0)
     tol = int(tolerance)
-    under = (variance < -tol) | (allowed_variance < -tol)
-    over = (variance > tol) | (allowed_variance > tol)
+    under = np.where(secondary, has_primary & (paid - secondary_expected < -tol), (variance < -tol) | (allowed_variance < -tol))
+    over = np.where(secondary, has_primary & (paid - secondary_expected > tol), (variance > tol) | (allowed_variance > tol))
     status = np.select(
-        [~ok & ~reversed_ & ~secondary, reversed_, is_837, secondary, denied, under, over],
-        ["not_priced", "reversed", "awaiting_remittance", "secondary", "denied", "underpaid", "overpaid"],
+        [reversed_, whole_claim_denial, ~ok & ~secondary, is_837, under, over, secondary, denied],
+        ["reversed", "denied", "not_priced", "awaiting_remittance", "underpaid", "overpaid", "secondary", "denied"],
         "as_expected",
     )
+    status = np.where(denied & ~reversed_ & ok & ~whole_claim_denial, "denied", status)
     why_not = np.where(engine_error != "", engine_error, problem.to_numpy(dtype=object))
-    carc = adjust["carc"].where(~denied | adjust["carc"].ne(""), "")
+    carc = adjust["carc"]
     worklist = pd.DataFrame(
         {
             "claim_id": lines["claim_id"],
@@ -299,22 +315,22 @@ def reconcile(read: Read, book, payer_ids: dict[str, str], tolerance: int = 1) -
             "status": status,
         }
     )
-    judged = ~np.isin(status, ["not_priced", "reversed"])
-    expected_shown = np.select([secondary, is_837], [secondary_expected, own_share], expected_payment)
-    shown = judged & ~(secondary & ~has_primary)
+    judged = (ok | has_primary) & ~reversed_
+    expected_shown = np.select([secondary, is_837], [secondary_expected, by_contract], expected_payment)
     answered_line = ~is_837 & judged
-    worklist["expected_allowed"] = dollars(pd.arrays.IntegerArray(expected_allowed, ~judged | secondary))
+    worklist["expected_allowed"] = dollars(pd.arrays.IntegerArray(expected_allowed, ~ok))
     worklist["era_allowed"] = dollars(pd.arrays.IntegerArray(era_allowed, is_837))
-    worklist["era_paid"] = dollars(pd.arrays.IntegerArray(paid, is_837))
-    worklist["era_patient_responsibility"] = dollars(pd.arrays.IntegerArray(patient, is_837))
-    worklist["expected_payment"] = dollars(pd.arrays.IntegerArray(expected_shown, ~shown))
+    worklist["era_paid"] = dollars(pd.arrays.IntegerArray(paid, is_837 | lines["paid"].isna().to_numpy()))
+    worklist["era_patient_responsibility"] = dollars(pd.arrays.IntegerArray(adjust["patient"].to_numpy(), is_837))
+    worklist["expected_payment"] = dollars(pd.arrays.IntegerArray(expected_shown, ~judged))
     worklist["variance"] = dollars(
-        pd.arrays.IntegerArray(np.where(secondary, paid - secondary_expected, variance), ~(shown & answered_line))
+        pd.arrays.IntegerArray(np.where(secondary, paid - secondary_expected, variance), ~answered_line)
     )
     worklist["allowed_variance"] = dollars(pd.arrays.IntegerArray(allowed_variance, ~(answered_line & ~secondary)))
     worklist["reason"] = _reasons(
-        lines, status, why_not, payer_why, lines["billed_code"], has_primary, variance, allowed_variance
-    )
+        lines, status, why_not, payer_why, secondary, has_primary, np.where(secondary, paid - secondary_expected, variance),
+        allowed_variance, left,
+    )  # fmt: skip
     worklist["carc"] = carc
     worklist["carc_text"] = carc_text(carc)
     worklist["remarks"] = (lines["remarks"] + " " + lines["claim_remarks"]).str.strip()
@@ -362,43 +378,97 @@ def _diagnosis_warnings(code: pd.Series, diagnoses: pd.Series, payer: pd.Series,
     return out
 
 
-def _primary_balance(lines: pd.DataFrame, patient: np.ndarray, secondary: np.ndarray) -> np.ndarray:
-    """For a secondary line: what the primary payer left to the patient on the same claim, code and
-    date, when the primary's line is among the files (NaN otherwise)."""
+def _expected_payment(lines, payer, contracts, ok, expected_allowed, era_allowed, adjust, by_contract) -> np.ndarray:
+    """What the payer should have paid on each line, given what the 835 says the patient owes.
+
+    Traditional Medicare: the engine's own Part B cost sharing with the deductible the 835 says the
+    claim met (PR-1), so a coinsurance above 20% shows as an underpayment. Every other payer: the
+    patient's deductible and copay as the 835 gives them, and its coinsurance at the rate the 835
+    applied, taken on the expected allowed; the payer pays the rest, less sequestration where the
+    contract withholds it. A line the 835 allowed nothing on (a denial) takes the contract's own cost
+    sharing."""
+    n = len(lines)
+    deductible, coinsurance, copay = (adjust[k].to_numpy() for k in ("deductible", "coinsurance", "copay"))
+    medicare = np.array([bool(p) and contracts[p].is_traditional_medicare for p in payer], bool)
+    base_835 = era_allowed - deductible - copay
+    proportional = ok & ~medicare & (base_835 > 0)
+    out = by_contract.copy()
+    if proportional.any():
+        at = np.flatnonzero(proportional)
+        own_deductible = np.minimum(deductible[at], expected_allowed[at])
+        own_copay = np.minimum(copay[at], expected_allowed[at] - own_deductible)
+        base = expected_allowed[at] - own_deductible - own_copay
+        own_coinsurance = ratio_to_cents(coinsurance[at], base, base_835[at])
+        share = base - own_coinsurance
+        days = pd.to_datetime(lines["date"].to_numpy()[at]).date
+        unique = sorted(set(days))
+        rates = withheld_rates(unique)[np.searchsorted(np.array(unique, dtype=object), np.array(days, dtype=object))]
+        withholds = np.array([contracts[p].sequestration for p in payer.to_numpy()[at]], bool)
+        out[at] = share - sequestered(share, np.where(withholds, rates, 0))
+    return np.where(ok, out, 0) if n else out
+
+
+def _primary_balance(lines: pd.DataFrame, payer: pd.Series, sharing: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+    """For a secondary line: what another payer, as primary, left to the patient on the same claim,
+    code and date, when its line is among the files (NaN otherwise)."""
     key = lines["claim_id"] + "|" + lines["code"] + "|" + lines["date"]
     primary = lines["claim_status"].isin(["1", "19"]).to_numpy()
-    left = pd.Series(patient[primary], index=key[primary]).groupby(level=0).last()
-    return np.where(secondary, key.map(left).to_numpy(dtype=float, na_value=np.nan), np.nan)
+    who = (payer + "|" + lines["payer"]).to_numpy()
+    balance = pd.DataFrame({"key": key[primary], "who": who[primary], "left": sharing[primary]}).groupby("key").last()
+    found = key.map(balance["left"]).to_numpy(dtype=float, na_value=np.nan)
+    other = key.map(balance["who"]).to_numpy(dtype=object) != who
+    return np.where(secondary & other, found, np.nan)
 
 
-def _reasons(lines, status, why_not, payer_why, billed_code, has_primary, variance, allowed_variance) -> np.ndarray:
+def _reasons(lines, status, why_not, payer_why, secondary, has_primary, variance, allowed_variance, left) -> np.ndarray:
     """A plain sentence per line saying why it has its status."""
     money = pd.Series(units_text(np.abs(variance)), index=lines.index)
     allowed = pd.Series(units_text(np.abs(allowed_variance)), index=lines.index)
+    billed_code = lines["billed_code"]
     downcode = billed_code.ne("") & billed_code.ne(lines["code"])
     recoded = np.where(downcode, "paid as " + lines["code"] + ", billed as " + billed_code + "; ", "")
+    off = np.where(
+        secondary,
+        " than the primary left to the patient",
+        " than expected, allowed " + allowed + " off the contract",
+    )
+    reversal = lines["claim_status"].eq("22")
     texts = {
         "not_priced": why_not,
-        "reversed": np.where(
-            lines["claim_status"].eq("22"),
-            "reversal (CLP02 22): takes back an earlier payment; the correction that follows is judged",
-            "taken back by a later reversal of the same claim; the correction is judged",
+        "reversed": np.select(
+            [reversal & left, reversal],
+            [
+                "reversal (CLP02 22): takes back an earlier payment; the correction is judged",
+                "reversal (CLP02 22): takes back an earlier payment; no correction in these files, so the service is unpaid",
+            ],
+            np.where(
+                left,
+                "taken back by a reversal of the same payer's claim; the correction is judged",
+                "taken back by a reversal of the same payer's claim; no correction in these files",
+            ),
         ),
         "awaiting_remittance": np.full(len(lines), "billed on an 837P; no 835 answers it yet"),
         "secondary": np.where(
             has_primary,
-            "processed as secondary: judged against what the primary left to the patient",
+            "processed as secondary: paid what the primary left to the patient",
             "processed as secondary: the primary's remittance is not among these files, so it is not judged as a primary payment",
         ),
-        "denied": np.full(len(lines), "nothing paid and nothing left to the patient"),
-        "underpaid": recoded + "paid " + money + " less than expected, allowed " + allowed + " off the contract",
-        "overpaid": recoded + "paid " + money + " more than expected, allowed " + allowed + " off the contract",
+        "denied": np.where(
+            lines["code"].eq(""), "the whole claim is denied (CLP02 4)", "nothing paid and no deductible, coinsurance or copay"
+        ),
+        "underpaid": recoded + "paid " + money + " less" + off,
+        "overpaid": recoded + "paid " + money + " more" + off,
         "as_expected": np.full(len(lines), "paid as the contract says, given the patient's share on the 835"),
     }
     out = np.full(len(lines), "", dtype=object)
     for name, text in texts.items():
         at = status == name
         out[at] = np.asarray(text, dtype=object)[at]
+    fewer = (lines["billed_units"].ne("") & lines["units"].ne("") & lines["billed_units"].ne(lines["units"])).to_numpy()
+    fewer = fewer & ~np.isin(status, ["not_priced", "reversed"])
+    out[fewer] = (
+        out[fewer] + ("; paid " + lines["units"] + " of " + lines["billed_units"] + " units billed").to_numpy(dtype=object)[fewer]
+    )
     unmapped = ~np.isin(status, ["not_priced", "secondary"]) & payer_why.str.endswith(" is not mapped").to_numpy()
     out[unmapped] = out[unmapped] + "; " + payer_why.to_numpy(dtype=object)[unmapped]
     return out
@@ -408,7 +478,9 @@ def scorecard(worklist: pd.DataFrame) -> pd.DataFrame:
     """By payer: lines, expected against paid, the variance, underpaid and denied lines, the denial
     rate, the top denial reasons and the median days from service to payment."""
     money = {c: worklist[c].to_numpy(dtype=object, na_value=None) for c in ("expected_payment", "era_paid", "variance")}
-    judged = worklist["status"].isin(["as_expected", "underpaid", "overpaid", "denied"]).to_numpy()
+    judged = (
+        worklist["status"].isin(["as_expected", "underpaid", "overpaid", "denied"]) | worklist["status"].eq("secondary")
+    ).to_numpy() & worklist["expected_payment"].notna().to_numpy()
     frame = pd.DataFrame(
         {
             "payer": worklist["payer"],

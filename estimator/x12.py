@@ -43,8 +43,7 @@ class Segments:
 
     name: str
     items: list[list[str]]
-    component: str
-    repetition: str
+    components: list[str]  # each segment's component separator (its interchange's ISA16)
 
 
 @dataclass
@@ -58,33 +57,47 @@ class Read:
     notes: list[str] = field(default_factory=list)
 
 
-def split_segments(text: str, name: str) -> Segments:
-    """Segments and delimiters of an X12 interchange, from its ISA."""
-    text = text.lstrip("\ufeff \t\r\n")
+def _delimiters(text: str, name: str, number: int) -> tuple[str, str, str]:
+    """Element separator, component separator and segment terminator of the interchange that starts
+    ``text`` (its ISA is segment ``number`` of the file)."""
     if text[:3].upper() != "ISA":
-        raise InputError("not an X12 file: it does not start with an ISA segment (segment 1, ISA01)", file=name)
+        raise InputError(f"not an X12 file: it does not start with an ISA segment (segment {number}, ISA01)", file=name)
     if len(text) < 106:
-        raise InputError("segment 1, ISA16: the ISA segment is cut short", file=name)
+        raise InputError(f"segment {number}, ISA16: the ISA segment is cut short", file=name)
     separator = text[3]
     if separator.isalnum() or separator in " \r\n":
-        raise InputError(f"segment 1, ISA: {separator!r} cannot be the element separator", file=name)
+        raise InputError(f"segment {number}, ISA: {separator!r} cannot be the element separator", file=name)
     at = -1
     for _ in range(16):  # ISA has 16 elements: the component separator follows the 16th separator
         at = text.find(separator, at + 1)
         if at < 0:
-            raise InputError("segment 1, ISA16: the ISA segment is cut short", file=name)
+            raise InputError(f"segment {number}, ISA16: the ISA segment is cut short", file=name)
     component, terminator = text[at + 1 : at + 2], text[at + 2 : at + 3]
     if not component or not terminator or component == separator or terminator in (separator, component):
-        raise InputError("segment 1, ISA16: no component separator and segment terminator after ISA16", file=name)
+        raise InputError(f"segment {number}, ISA16: no component separator and segment terminator after ISA16", file=name)
     if terminator.isalnum() or terminator == " ":
-        raise InputError(f"segment 1, ISA16: {terminator!r} cannot end a segment", file=name)
-    header = text[:at].split(separator)
-    repetition = header[11] if len(header) > 11 and header[12] >= "00501" and len(header[11]) == 1 else ""
-    items = [s.strip("\r\n").split(separator) for s in text.upper().split(terminator)]
-    items = [s for s in items if s != [""]]
-    for s in items:
-        s[0] = s[0].strip()
-    return Segments(name, items, component, repetition)
+        raise InputError(f"segment {number}, ISA16: {terminator!r} cannot end a segment", file=name)
+    return separator, component, terminator
+
+
+def split_segments(text: str, name: str) -> Segments:
+    """The segments of every interchange in ``text``, each split with the delimiters of its own ISA."""
+    items: list[list[str]] = []
+    components: list[str] = []
+    rest = text.lstrip("\ufeff \t\r\n")
+    while rest:
+        separator, component, terminator = _delimiters(rest, name, len(items) + 1)
+        trailer = re.compile(re.escape(terminator) + r"\s*IEA" + re.escape(separator), re.IGNORECASE).search(rest)
+        end = len(rest) if trailer is None else rest.find(terminator, trailer.end())
+        end = len(rest) if end < 0 else end + 1
+        for segment in rest[:end].upper().split(terminator):
+            elements = segment.strip("\r\n").split(separator)
+            if elements != [""]:
+                elements[0] = elements[0].strip()
+                items.append(elements)
+        components += [component] * (len(items) - len(components))
+        rest = rest[end:].lstrip("\t\r\n ")
+    return Segments(name, items, components)
 
 
 @lru_cache(maxsize=65_536)
@@ -121,8 +134,8 @@ class _Walk:
     def note(self, number: int, element: str, message: str) -> None:
         self.notes.append(f"{self.s.name}: segment {number}, {element}: {message}")
 
-    def composite(self, text: str) -> list[str]:
-        return text.split(self.s.component)
+    def composite(self, text: str, number: int) -> list[str]:
+        return text.split(self.s.components[number - 1])
 
     def amount(self, segment: list[str], position: int, number: int, problems: list[str], required: bool = False) -> int | None:
         text = _element(segment, position)
@@ -223,18 +236,23 @@ class _Walk:
         claim = self.claim
         if claim is None:
             return
-        if not claim["lines"]:  # a claim paid without service lines: one row for the claim
-            claim["lines"].append(self.new_line(claim["segment"], "", [], claim["charge"], claim["paid"], claim["problems"]))
+        if not claim["lines"]:  # a claim without service lines: one row for the claim
+            claim["lines"].append(self.new_line(claim["segment"], "", [], claim["charge"], claim["paid"], []))
+            claim["no_lines"] = True
         for position, line in enumerate(claim["lines"], start=1):
             line["line"] = position
             line["claim_id"], line["claim_status"], line["claim_segment"] = claim["claim_id"], claim["status"], claim["segment"]
             line["filing_indicator"], line["payer_claim_number"] = claim["filing_indicator"], claim["payer_claim_number"]
             line["place_of_service"] = claim["place_of_service"]
             line["date"] = line["date"] or claim["date"]
+            if position == 1:  # the claim's own adjustments count on its first line
+                line["adjustments"] = claim["adjustments"] + line["adjustments"]
             line["claim_adjustments"] = " ".join(claim["adjustments"]) if position == 1 else ""
             line["claim_remarks"] = claim["remarks"]
             line["claim_paid"] = claim["paid"]
             line["problem"] = "; ".join(claim["problems"] + line["problem"])
+            if claim.get("no_lines") and not line["problem"] and claim["status"] != "4":
+                line["problem"] = f"segment {claim['segment']}, CLP: the claim has no service lines (SVC) to judge line by line"
             self.lines.append(line)
         self.claim = None
 
@@ -302,7 +320,7 @@ class _Walk:
         elif tag == "SVC":
             self.end_line()
             problems = []
-            parts = self.composite(_element(segment, 1))
+            parts = self.composite(_element(segment, 1), number)
             code = parts[1] if len(parts) > 1 and parts[0] in ("HC", "HP", "ER", "WK", "AD", "N4") else ""
             if not code:
                 problems.append(f"segment {number}, SVC01: {_element(segment, 1)[:30]!r} is not a HC:code composite")
@@ -315,7 +333,7 @@ class _Walk:
                 problems,
             )
             line["units"] = _element(segment, 5)
-            original = self.composite(_element(segment, 6))
+            original = self.composite(_element(segment, 6), number)
             if len(original) > 1 and original[1]:
                 line["billed_code"], line["billed_modifiers"] = original[1], " ".join(m for m in original[2:6] if m)
             line["billed_units"] = _element(segment, 7)
@@ -350,7 +368,7 @@ class _Walk:
         tag, header = segment[0], self.header837
         if tag == "NM1":
             self.party = _element(segment, 1)
-            if self.party == "PR":
+            if self.party == "PR" and self.claim837 is None:  # 2010BB; after CLM it is another payer's (2330B)
                 header["payer"], header["payer_id"] = _element(segment, 3), _element(segment, 9)
         elif tag == "N4":
             zip_code = _element(segment, 3)[:5]
@@ -358,14 +376,14 @@ class _Walk:
                 header["billing_zip"] = zip_code
             elif self.party == "77" and self.claim837 is not None:
                 self.claim837["facility_zip"] = zip_code
-        elif tag == "SBR":
+        elif tag == "SBR" and self.claim837 is None:  # 2000B; after CLM it is another payer's (2320)
             header["filing_indicator"] = _element(segment, 9)
         elif tag == "HL":
-            self.party = ""
+            self.party, self.claim837 = "", None
         elif tag == "CLM":
             self.claim837 = {
                 "claim_id": _element(segment, 1),
-                "place_of_service": self.composite(_element(segment, 5))[0][:2],
+                "place_of_service": self.composite(_element(segment, 5), number)[0][:2],
                 "facility_zip": "",
                 "diagnoses": [],
                 "segment": number,
@@ -376,16 +394,16 @@ class _Walk:
             return
         elif tag == "HI":
             for element in segment[1:13]:
-                parts = self.composite(element)
+                parts = self.composite(element, number)
                 if len(parts) > 1 and parts[0] in ("ABK", "ABF", "BK", "BF"):
                     self.claim837["diagnoses"].append(parts[1])
         elif tag == "SV1":
             problems: list[str] = []
-            parts = self.composite(_element(segment, 1))
+            parts = self.composite(_element(segment, 1), number)
             code = parts[1] if len(parts) > 1 and parts[0] in ("HC", "ER", "WK") else ""
             if not code:
                 problems.append(f"segment {number}, SV101: {_element(segment, 1)[:30]!r} is not a HC:code composite")
-            pointers = [p for p in self.composite(_element(segment, 7)) if p]
+            pointers = [p for p in self.composite(_element(segment, 7), number) if p]
             diagnoses = self.claim837["diagnoses"]
             chosen = [diagnoses[int(p) - 1] for p in pointers if p.isdigit() and 0 < int(p) <= len(diagnoses)]
             if len(chosen) < len(pointers):
@@ -453,7 +471,7 @@ def read_files(sources: list[tuple[str, bytes]]) -> Read:
     lines: list[dict] = []
     billed: list[dict] = []
     payments: list[dict] = []
-    for name, raw in sources:
+    for index, (name, raw) in enumerate(sources):
         if len(raw) > MAX_BYTES:
             raise InputError(f"larger than {MAX_BYTES // 2**20} MB", file=name)
         if b"\x00" in raw[:4096]:
@@ -464,13 +482,15 @@ def read_files(sources: list[tuple[str, bytes]]) -> Read:
             text = raw.decode("latin-1")
         walk = _Walk(split_segments(text, name), notes)
         walk.run()
+        for row in walk.lines + walk.billed:
+            row["file_index"] = index
         if not walk.payments and not walk.billed and not walk.lines:
             raise InputError("no 835 or 837 transaction (ST) in the file (segment 1, ST01)", file=name)
         lines += walk.lines
         billed += walk.billed
         payments += walk.payments
-    remittance = _frame(lines, REMITTANCE_TEXT, REMITTANCE_CENTS, ["segment", "line", "claim_segment"])
-    claims = _frame(billed, CLAIM_TEXT, ["charge"], ["segment"])
+    remittance = _frame(lines, REMITTANCE_TEXT, REMITTANCE_CENTS, ["segment", "line", "claim_segment", "file_index"])
+    claims = _frame(billed, CLAIM_TEXT, ["charge"], ["segment", "file_index"])
     paid = _frame(
         payments,
         [

@@ -242,3 +242,82 @@ def test_every_input_drives_a_figure(shipped, tmp_path):
         found = _dead_inputs(data, tmp_path, f"live_{participating}.xlsx")
         dead = found if dead is None else dead & found
     assert not dead, sorted(dead)
+
+
+RECALC_ON_LOAD = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def libreoffice_recalculated(data: bytes, tmp_path):
+    """The workbook with its cached values dropped, recalculated and saved by LibreOffice (a profile that
+    recalculates every OOXML file on loading); skipped without LibreOffice, except in CI."""
+    import os
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run the LibreOffice test: install libreoffice-calc-nogui (apt)", pytrace=False)
+        pytest.skip("LibreOffice is not installed")
+    bare = tmp_path / "bare.xlsx"
+    load_workbook(io.BytesIO(data)).save(bare)  # openpyxl keeps the formulas, not their values
+    profile = tmp_path / "profile"
+    (profile / "user").mkdir(parents=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(RECALC_ON_LOAD)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out),
+            str(bare),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0 and (out / "bare.xlsx").is_file(), done.stdout + done.stderr
+    return load_workbook(out / "bare.xlsx", data_only=True)
+
+
+@pytest.mark.slow
+def test_libreoffice_recalculates_every_formula_to_the_product(shipped, tmp_path):
+    """Every formula cell, recalculated by LibreOffice from no cached value, equals the value the product
+    computed (money to the cent)."""
+    data = estimate_workbook(
+        shipped,
+        SESSION,
+        CONTRACTS,
+        PRACTICE,
+        codes=["20552", "20553", "77002"],
+        forecast=ForecastInputs(
+            months=14, growth_percent_per_month=Decimal("2.5"), denial_rate_percent={"@Fees": Decimal("7.5")}
+        ),
+    )
+    recalculated = libreoffice_recalculated(data, tmp_path)
+    workbook, cached = load_workbook(io.BytesIO(data)), load_workbook(io.BytesIO(data), data_only=True)
+    checked = 0
+    for sheet, coordinate in formula_cells(workbook):
+        want, got = cached[sheet][coordinate].value, recalculated[sheet][coordinate].value
+        assert got is not None, (sheet, coordinate, workbook[sheet][coordinate].value)
+        if isinstance(want, (int, float)) and not isinstance(want, bool):
+            places = 2 if workbook[sheet][coordinate].number_format.startswith('"$"') else 6
+            assert round(float(got), places) == round(float(want), places), (
+                sheet,
+                coordinate,
+                workbook[sheet][coordinate].value,
+                got,
+                want,
+            )
+        else:
+            assert got == want, (sheet, coordinate, got, want)
+        checked += 1
+    assert checked > 1000

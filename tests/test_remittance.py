@@ -105,17 +105,19 @@ def test_place_of_service_from_the_matching_837p_line(reconciled):
 
 
 def test_a_true_downcode_is_an_underpayment(reconciled):
-    """C1004: billed 20553 (SVC06), paid as 20552. Expected 54.54 - 9.45 = 45.09, less 0.9018 -> 0.90
-    = 44.19; paid 37.04: 7.15 short, allowed 7.29 short."""
+    """C1004: billed 20553 (SVC06), paid as 20552. Expected 54.54 less 20% (10.908 -> 10.91) = 43.63,
+    less 2% (0.8726 -> 0.87) = 42.76; paid 37.04: 5.72 short, allowed 7.29 short."""
     line = row(reconciled, "C1004")
-    assert (line["status"], money(line["expected_allowed"]), money(line["expected_payment"])) == ("underpaid", "54.54", "44.19")
-    assert (money(line["variance"]), money(line["allowed_variance"])) == ("-7.15", "-7.29")
+    assert (line["status"], money(line["expected_allowed"]), money(line["expected_payment"])) == ("underpaid", "54.54", "42.76")
+    assert (money(line["variance"]), money(line["allowed_variance"])) == ("-5.72", "-7.29")
     assert "paid as 20552, billed as 20553" in line["reason"]
 
 
 def test_a_denial_carries_its_carc_and_meaning(reconciled):
+    """What the denial withholds: 47.25 less Part B's 20% (9.45) and 2% of 37.80 (0.76) = 37.04."""
     line = row(reconciled, "C1005")
     assert (line["status"], line["carc"], line["remarks"]) == ("denied", "CO-50", "N115")
+    assert money(line["expected_payment"]) == "37.04"
     assert line["carc_text"] == "contractual obligation: not covered: the payer does not consider it medically necessary"
 
 
@@ -237,7 +239,7 @@ def test_command_writes_worklist_scorecard_and_appeals_and_saves_once(tmp_path):
     appeals = sorted(p.name for p in (tmp_path / "out" / "appeals").iterdir())
     assert appeals == ["appeal_C1004.txt", "appeal_C1005.txt"]
     packet = (tmp_path / "out" / "appeals" / "appeal_C1004.txt").read_text()
-    assert "26079000004" in packet and "EFT0000123, dated 2026-03-20" in packet and "variance -$7.15" in packet
+    assert "26079000004" in packet and "EFT0000123, dated 2026-03-20" in packet and "variance -$5.72" in packet
     kept = len(Database().remittance_lines())
     assert kept == 11  # the 835's lines; the 837P's waiting lines are not payments
     again = runner.invoke(main, args)
@@ -267,3 +269,124 @@ def test_837p_diagnoses_are_checked_against_the_payers_covered_list():
     table = reconcile(read_files([("claims.837", claims.encode())]), book(), {}).worklist
     assert row(table, "C3001")["warnings"].startswith("M79.1 has not been a valid ICD-10-CM code since October 1, 2022")
     assert row(table, "C1001")["warnings"] == ""  # M79.18
+
+
+def era(*segments: str, separator: str = "*", component: str = ":", terminator: str = "~", check: str = "CHK1") -> str:
+    """A one-payer Medicare Part B 835 around ``segments`` (written with * and :), paid 2026-03-20."""
+    body = [
+        "BPR*I*0*C*CHK************20260320",
+        f"TRN*1*{check}*1512345678",
+        "N1*PR*MEDICARE PART B",
+        "N1*PE*EXAMPLE PAIN CLINIC*XX*1234567893",
+        "N4*BIRMINGHAM*AL*35203",
+        "LX*1",
+        *segments,
+    ]
+    body = ["ST*835*0001", *body, f"SE*{len(body) + 2}*0001"]
+    isa = f"ISA*00*{' ' * 10}*00*{' ' * 10}*ZZ*{'PAYER':15}*ZZ*{'PRACTICE':15}*260320*1200*^*00501*000000001*0*T*{component}"
+    segments_all = [isa, "GS*HP*PAYER*PRACTICE*20260320*1200*1*X*005010X221A1", *body, "GE*1*1", "IEA*1*000000001"]
+    text = terminator.join(segments_all) + terminator
+    return text.replace("*", separator).replace(":", component) if separator != "*" else text
+
+
+PAID_20552 = [  # 20552 paid as expected: 47.25 allowed, 9.45 coinsurance, 0.76 sequestration
+    "SVC*HC:20552*150.00*37.04**1",
+    "DTM*472*20260302",
+    "CAS*CO*45*102.75**253*0.76",
+    "CAS*PR*2*9.45",
+    "AMT*B6*47.25",
+]
+
+
+def statuses(*files: tuple[str, str]) -> pd.DataFrame:
+    return reconcile(read_files([(name, text.encode()) for name, text in files]), book(), {}).worklist
+
+
+def test_a_claim_level_deductible_counts_on_its_line():
+    table = statuses(("a.835", era("CLP*A1*1*150.00*0*47.25*MB*ICN1*11*1", "CAS*PR*1*47.25", "SVC*HC:20552*150.00*0**1",
+                                    "DTM*472*20260302", "CAS*CO*45*102.75")))  # fmt: skip
+    assert (table["status"].iloc[0], money(table["deductible"].iloc[0]), money(table["variance"].iloc[0])) == (
+        "as_expected",
+        "47.25",
+        "0.00",
+    )
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)], ids=["original-first", "correction-first"])
+def test_a_reversal_takes_back_one_payment_whatever_the_order(order):
+    """The correction keeps the original's claim number (as some payers do); only the payment the
+    reversal negates is taken back."""
+    first = era("CLP*D1*1*150.00*30.00*9.45*MB*ICND1*11*1", *PAID_20552[:2], "CAS*CO*45*109.79**253*0.76", "CAS*PR*2*9.45")
+    first = first.replace("SVC*HC:20552*150.00*37.04**1", "SVC*HC:20552*150.00*30.00**1")
+    second = era("CLP*D1*22*-150.00*-30.00*-9.45*MB*ICND1*11*1", "SVC*HC:20552*-150.00*-30.00**-1", "DTM*472*20260302",
+                 "CLP*D1*1*150.00*37.04*9.45*MB*ICND1*11*1", *PAID_20552, check="CHK2")  # fmt: skip
+    files = [("first.835", first), ("second.835", second)]
+    table = statuses(*(files[i] for i in order))
+    judged = table[table["status"] != "reversed"]
+    assert list(judged["era_paid"].map(money)) == ["37.04"] and list(judged["status"]) == ["as_expected"]
+    alone = statuses(("only.835", era("CLP*D1*22*-150.00*-30.00*-9.45*MB*ICND1*11*1", "SVC*HC:20552*-150.00*-30.00**-1",
+                                      "DTM*472*20260302")))  # fmt: skip
+    assert "no correction in these files" in alone["reason"].iloc[0]
+
+
+def test_a_denial_billed_to_the_patient_is_a_denial():
+    table = statuses(("pr96.835", era("CLP*A5*1*150.00*0*150.00*MB*ICN5*11*1", "SVC*HC:20552*150.00*0**1", "DTM*472*20260302",
+                                      "CAS*PR*96*150.00")))  # fmt: skip
+    assert (table["status"].iloc[0], table["carc"].iloc[0]) == ("denied", "PR-96")
+    assert table["carc_text"].iloc[0] == "patient responsibility: not covered"
+
+
+def test_without_amt_b6_the_allowed_is_paid_plus_cost_sharing_and_sequestration():
+    table = statuses(("noamt.835", era("CLP*A4*1*150.00*37.04*9.45*MB*ICN4*11*1", *PAID_20552[:4])))
+    assert (table["status"].iloc[0], money(table["era_allowed"].iloc[0])) == ("as_expected", "47.25")
+
+
+def test_units_paid_are_priced_and_fewer_units_are_said():
+    table = statuses(("units.835", era("CLP*U1*1*300.00*37.04*9.45*MB*ICNU*11*1", "SVC*HC:20552*300.00*37.04**1*HC:20552*2",
+                                       *PAID_20552[1:])))  # fmt: skip
+    assert table["status"].iloc[0] == "as_expected" and "paid 1 of 2 units billed" in table["reason"].iloc[0]
+
+
+def test_medicare_coinsurance_above_20_percent_is_an_underpayment():
+    """47.25 allowed: Part B coinsurance is 9.45; the 835 charged the patient 20.00 and paid 26.70."""
+    table = statuses(("coins.835", era("CLP*E1*1*150.00*26.70*20.00*MB*ICNE*11*1", "SVC*HC:20552*150.00*26.70**1",
+                                       "DTM*472*20260302", "CAS*CO*45*102.75**253*0.55", "CAS*PR*2*20.00", "AMT*B6*47.25")))  # fmt: skip
+    assert (table["status"].iloc[0], money(table["expected_payment"].iloc[0]), money(table["variance"].iloc[0])) == (
+        "underpaid",
+        "37.04",
+        "-10.34",
+    )
+
+
+def test_a_secondary_paying_less_than_the_primary_left_is_underpaid():
+    primary = era("CLP*B2*1*150.00*37.04*9.45*MB*ICNB2*11*1", *PAID_20552)
+    medigap = era("CLP*B2*2*150.00*5.00*0*12*MG2*11*1", "SVC*HC:20552*150.00*5.00**1", "DTM*472*20260302",
+                  "CAS*OA*23*145.00", check="MG1").replace("MEDICARE PART B", "EXAMPLE MEDIGAP PLAN")  # fmt: skip
+    table = statuses(("p.835", primary), ("s.835", medigap))
+    line = table.iloc[1]
+    assert (line["status"], money(line["expected_payment"]), money(line["variance"])) == ("underpaid", "9.45", "-4.45")
+    assert "less than the primary left to the patient" in line["reason"]
+
+
+def test_interchanges_with_different_delimiters_in_one_file_and_files_of_the_same_name():
+    one = era("CLP*I1*1*150.00*37.04*9.45*MB*ICN1*11*1", *PAID_20552)
+    two = era("CLP*I2*1*150.00*37.04*9.45*MB*ICN2*11*1", *PAID_20552, separator="|", component=">", terminator="\n")
+    table = statuses(("both.835", one + "\n" + two))
+    assert list(table["claim_id"]) == ["I1", "I2"] and set(table["status"]) == {"as_expected"}
+    twins = statuses(("remit.835", one), ("remit.835", two.replace("I2", "I3")))
+    assert list(twins["status"]) == ["as_expected", "as_expected"]  # two claims, not one of 2 units
+
+
+def test_a_whole_claim_denial_without_service_lines():
+    table = statuses(("deny.835", era("CLP*A2*4*150.00*0*0*MB*ICN2*11*1", "CAS*CO*50*150.00", "DTM*232*20260302")))
+    assert (table["status"].iloc[0], table["carc"].iloc[0]) == ("denied", "CO-50")
+
+
+def test_an_837p_other_payer_loop_does_not_replace_the_claims_payer():
+    text = CLAIMS.read_text().replace(
+        "HI*ABK:M7918~\nLX*1~\nSV1*HC:20552",
+        "HI*ABK:M7918~\nSBR*S*18*******CI~\nNM1*IL*1*DOE*JANE****MI*X1~\nNM1*PR*2*EXAMPLE MEDIGAP PLAN*****PI*55501~\nLX*1~\nSV1*HC:20552",
+    )
+    table = reconcile(read_files([("c.837", text.encode())]), book(), {}).worklist
+    assert "EXAMPLE MEDIGAP" not in text.split("SBR*S")[0] and "SBR*S" in text
+    assert set(table["payer"]) == {"Medicare (traditional)"} and set(table["status"]) == {"awaiting_remittance"}
