@@ -10,16 +10,15 @@ charge and the fee schedule amount), then judged:
   MC the saved Medicaid payer, 16 the saved Medicare Advantage plan (when exactly one is saved);
 - the place of service from CLP08, else the matching 837P line; the locality from the 837P's service
   facility or billing provider ZIP, else the payee's ZIP on the 835, else the practice's;
-- the code billed (SVC06 when the payer changed it), its modifiers and units;
-- the 835's allowed (AMT*B6, else the charge less the CO adjustments) against the expected allowed,
-  and the payer's payment against the expected payer share *given the 835's own patient
-  responsibility* (its CAS PR amounts), less sequestration where the contract withholds it: a
-  deductible is never an underpayment.
+- the code billed (SVC06 when the payer changed it), its modifiers, and the units the payer adjudicated;
+- the 835's allowed (AMT*B6, else what was paid plus the patient's cost sharing and sequestration)
+  against the expected allowed, and the payer's payment against what it should have paid given what
+  the 835 says the patient owes (see :func:`_expected_payment`): a deductible is never an underpayment.
 
-Statuses: as_expected (within the tolerance), underpaid, overpaid, denied (nothing paid and nothing
-left to the patient, or CLP02 4: with the CARC), secondary (CLP02 2 or 3: judged against what the
-primary left, when the primary's line is among the files), reversed (CLP02 22, and the payment it
-takes back: the correction that follows is what is judged), not_priced (with the reason), and
+Statuses: as_expected (within the tolerance), underpaid, overpaid, denied (nothing paid and no cost
+sharing, or CLP02 4: with the CARC), secondary (CLP02 2 or 3: judged against what the primary left,
+when the primary's line is among the files), reversed (CLP02 22, and the one payment it negates: what
+is left, the correction, is judged), not_priced (with the reason), and
 awaiting_remittance (an 837P line no 835 answers yet, with what it should pay).
 """
 
