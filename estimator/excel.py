@@ -65,6 +65,7 @@ from .textio import is_formula_text
 
 MONEY = '"$"#,##0.00'
 PERCENT = "0.00%"
+FLAG = '"TRUE";"TRUE";"FALSE"'  # a TRUE/FALSE input shows as such in every spreadsheet
 RATE = "0.0000"
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 ALERT_FILL = PatternFill("solid", fgColor="F4CCCC")
@@ -87,6 +88,7 @@ class Sheet:
         self.width: dict[int, int] = {}
         self.validations: list[DataValidation] = []
         self.styles: dict[tuple, object] = {}
+        self.headers: dict[int, dict[int, str]] = {}
 
     @staticmethod
     def ref(row: int, col: int, absolute: bool = False) -> str:
@@ -130,6 +132,7 @@ class Sheet:
         for col, name in enumerate(names, first_col):
             self.put(row, col, name, bold=True, wrap=True, measure=False)
             self._measure(col, name, header=True)
+        self.headers[row] = dict(enumerate(names, first_col))
         self.freeze = self.freeze or f"{get_column_letter(first_col)}{row + 1}"
         if table_rows and self.filters is None:
             self.filters = (
@@ -164,6 +167,9 @@ class Sheet:
         self.ws.sheet_properties.pageSetUpPr.fitToPage = True
         for col, width in self.width.items():
             self.ws.column_dimensions[get_column_letter(col)].width = width
+        for row, names in self.headers.items():  # a wrapped header gets the height of its longest name
+            lines = max(_lines(name, self.width.get(col, 9)) for col, name in names.items())
+            self.ws.row_dimensions[row].height = 15 * lines
         if self.freeze:
             self.ws.freeze_panes = self.freeze
             self.ws.print_title_rows = f"1:{int(re.sub('[A-Z]', '', self.freeze)) - 1}"
@@ -203,6 +209,17 @@ class Sheet:
             cell.alignment = WRAP
         self.styles[key] = cell._style
         return cell._style
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines a header takes when wrapped at word boundaries in a column ``width`` characters wide."""
+    lines, used = 1, 0
+    for word in str(text).split():
+        if used and used + 1 + len(word) > width - 1:
+            lines, used = lines + 1, len(word)
+        else:
+            used += len(word) + (1 if used else 0)
+    return lines
 
 
 def _cached(value):
@@ -448,7 +465,7 @@ class _Model:
             ),
             (
                 "SEQUESTRATION",
-                "Sequestration (off Medicare's payment, and off a plan's that passes it through)",
+                "Sequestration (off Medicare's payment and a plan's that passes it on)",
                 rate("sequestration_rate", day),
                 PERCENT,
                 ("decimal", 0, 1),
@@ -546,10 +563,10 @@ class _Model:
                 "COPAY": (10, contract.copay, MONEY, not traditional, ("decimal", 0, 10000)),
                 "COINS": (11, contract.coinsurance_percent / 100, PERCENT, not traditional, ("decimal", 0, 1)),
                 "DED": (12, contract.deductible, MONEY, not traditional, ("decimal", 0, 100000)),
-                "SEQ": (13, contract.sequestration, None, not traditional, ("flag",)),
-                "GUIDE": (14, contract.guidance_covered, None, has["guidance"] and contract.method != Method.MEDICARE, ("flag",)),
-                "EM": (15, contract.em_25_paid, None, has["em"] and contract.method != Method.MEDICARE, ("flag",)),
-                "LESSER": (16, contract.lesser_of_billed, None, has["charges"] and contract.method != Method.MEDICARE, ("flag",)),
+                "SEQ": (13, contract.sequestration, FLAG, not traditional, ("flag",)),
+                "GUIDE": (14, contract.guidance_covered, FLAG, has["guidance"] and contract.method != Method.MEDICARE, ("flag",)),
+                "EM": (15, contract.em_25_paid, FLAG, has["em"] and contract.method != Method.MEDICARE, ("flag",)),
+                "LESSER": (16, contract.lesser_of_billed, FLAG, has["charges"] and contract.method != Method.MEDICARE, ("flag",)),
                 "LIMIT": (17, _fraction(limit) if limit else None, "0.00", limit is not None, ("decimal", 0, 366)),
                 "DENIAL": (
                     18,
@@ -566,7 +583,12 @@ class _Model:
                     self._input(f"{key}_{p}", s, row, col)
                     s.validate(s.ref(row, col), check[0], **({} if check[0] == "flag" else {"low": check[1], "high": check[2]}))
                 elif traditional and key in ("COPAY", "COINS", "DED", "SEQ"):
-                    s.put(row, col, {"COPAY": "none", "COINS": "Part B", "DED": "Part B", "SEQ": True}[key])
+                    s.put(
+                        row,
+                        col,
+                        {"COPAY": "none", "COINS": "Part B", "DED": "Part B", "SEQ": True}[key],
+                        FLAG if key == "SEQ" else None,
+                    )
                 else:
                     s.put(row, col, "—")
             self.inputs[contract.payer] = {k: v[1] for k, v in terms.items()}
@@ -1167,7 +1189,7 @@ class _Model:
         for contract in self.contracts:
             p = self.payer_names[contract.payer]
             row += 1
-            s.header(row, [contract.payer, "Term"])
+            s.header(row, [contract.payer, "Value"])
             inputs = self.inputs[contract.payer]
 
             def live(key: str, fmt: str, flag: bool = False, otherwise: str = "does not apply", p=p, inputs=inputs) -> tuple:
