@@ -404,11 +404,7 @@ def payers_fees(name, file, day):
     from .db import Database
     from .uploads import read_fee_schedule
 
-    schedules = FeeSchedules()
-    known = set(schedules.table(schedules.in_force("pfs_rvu", day))["hcpcs"])
-    asp = schedules.latest_on_or_before("asp", day)
-    if asp:
-        known |= set(schedules.table(asp)["hcpcs"])
+    known = known_codes(FeeSchedules(), day)
     database = Database()
     contract = database.contract(name)
     fees = read_fee_schedule(file, known)
@@ -591,6 +587,43 @@ def forecast_command(scenario_file, output):
         write_table(table, output, "Forecast")
 
 
+def known_codes(schedules: FeeSchedules, day) -> set[str]:
+    """The codes a payer's fee schedule may name on ``day``: the PFS's and the ASP file's."""
+    known = set(schedules.table(schedules.in_force("pfs_rvu", day))["hcpcs"])
+    asp = schedules.latest_on_or_before("asp", day)
+    if asp:
+        known |= set(schedules.table(asp)["hcpcs"])
+    return known
+
+
+def proposed_terms(items, saved: dict, day) -> dict:
+    """--propose "PAYER=130" (the percent of a percent-of-Medicare or percent-of-charges contract) or
+    "PAYER=fees.csv" (a fee schedule: the contract then pays by it) -> {payer: proposed contract}."""
+    from dataclasses import replace
+
+    from .contracts import Contract
+    from .domain import Method
+    from .textio import decimal_field
+    from .uploads import read_fee_schedule
+
+    out = {}
+    for item in items:
+        name, _, terms = item.partition("=")
+        name, terms = name.strip(), terms.strip()
+        if name not in saved or not terms:
+            raise InputError(f"{item[:120]!r}: write PAYER=PERCENT or PAYER=FILE with a saved payer's name", field="--propose")
+        contract = saved[name]
+        if Path(terms).suffix.lower() in (".csv", ".xlsx"):
+            fees = read_fee_schedule(Path(terms), known_codes(FeeSchedules(), dt.date.fromisoformat(str(day))))
+            data = contract.to_dict() | {"method": "fee_schedule", "fees": {k: str(v) for k, v in fees.items()}}
+            out[name] = Contract.from_dict(data)
+        elif contract.method in (Method.PERCENT_OF_MEDICARE, Method.PERCENT_OF_CHARGES):
+            out[name] = replace(contract, percent=decimal_field(terms, "--propose", places=4, low=0, high=1000))
+        else:
+            raise InputError(f"{name} is paid by {contract.method.value}: propose a fee schedule file instead", field="--propose")
+    return out
+
+
 @main.command("excel")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @session_options
@@ -601,7 +634,14 @@ def forecast_command(scenario_file, output):
 @click.option("--volume", default="40", show_default=True, help="Sessions per month in the forecast.")
 @click.option("--growth", default="0", show_default=True, help="Growth per month, %.")
 @click.option("--per-patient", default="3", show_default=True, help="Sessions per patient per year.")
-def excel_command(file, output, codes, all_codes, months, volume, growth, per_patient, nonpar, day, **flags):
+@click.option(
+    "--propose",
+    "proposals",
+    multiple=True,
+    metavar="PAYER=TERMS",
+    help='Proposed terms priced beside the current ones: a percent ("Acme PPO=130") or a fee schedule file ("Acme PPO=fees.csv").',
+)
+def excel_command(file, output, codes, all_codes, months, volume, growth, per_patient, proposals, nonpar, day, **flags):
     """An Excel model (live formulas) of the session across the saved payers, with fee schedule and forecast."""
     from dataclasses import replace
 
@@ -624,6 +664,7 @@ def excel_command(file, output, codes, all_codes, months, volume, growth, per_pa
         growth_percent_per_month=decimal_field(growth, "--growth", low=-100, high=100),
         sessions_per_patient_per_year=decimal_field(per_patient, "--per-patient", low=0, high=52),
     )
+    proposed = proposed_terms(proposals, {c.payer: c for c in saved_contracts(database)}, data["date_of_service"])
     with naming(file):
         content = estimate_workbook(
             FeeSchedules(),
@@ -633,6 +674,7 @@ def excel_command(file, output, codes, all_codes, months, volume, growth, per_pa
             codes=codes.split(",") if codes else None,
             all_codes=all_codes,
             forecast=forecast,
+            proposals=proposed,
         )
     write_file(output, content)
     click.echo(f"wrote {output} ({len(content):,} bytes)")

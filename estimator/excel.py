@@ -293,12 +293,25 @@ def estimate_workbook(
     all_codes: bool = False,
     forecast: ForecastInputs | None = None,
     exported_at: dt.datetime | None = None,
+    proposals: dict[str, Contract] | None = None,
 ) -> bytes:
-    """The workbook as bytes. ``codes`` (or every payable code with ``all_codes``) fill the fee schedule."""
+    """The workbook as bytes. ``codes`` (or every payable code with ``all_codes``) fill the fee schedule.
+
+    ``proposals`` maps a payer's name to the terms proposed for it: the proposed contract is priced
+    beside the current one as its own payer, "NAME (proposed)", in every sheet, and the forecast gets
+    the expected collections under the proposal and the change (same volumes, mix, denials and
+    frequency limits as the current contract)."""
     if not contracts:
         raise InputError("no payers: add contracts before exporting", field="payers")
+    names = {c.payer for c in contracts}
+    unknown = sorted(set(proposals or {}) - names)
+    if unknown:
+        raise InputError(f"no saved payer named {unknown[0][:100]!r} to propose terms for", field="--propose")
+    proposed = {name: replace(c, payer=f"{name} (proposed)") for name, c in (proposals or {}).items()}
     session = replace(session, participating=practice.participating)
-    model = _Model(schedules, session, contracts, practice, forecast or ForecastInputs(), None if all_codes else (codes or []))
+    model = _Model(
+        schedules, session, contracts, practice, forecast or ForecastInputs(), None if all_codes else (codes or []), proposed
+    )
     model.assumptions()
     model.fee_schedule()
     model.session_estimate()
@@ -354,8 +367,12 @@ class _Model:
         practice: Practice,
         forecast: ForecastInputs,
         codes: list[str] | None,
+        proposed: dict[str, Contract] | None = None,
     ):
         self.wb = Workbook(write_only=True)
+        self.current = contracts  # the payers as saved: the forecast's volumes go to these
+        self.proposed = proposed or {}  # current payer name -> its proposed contract (priced as a payer of its own)
+        contracts = contracts + list(self.proposed.values())
         self.sheets = {
             name: Sheet(self.wb, name)
             for name in (
@@ -529,7 +546,8 @@ class _Model:
         )
         row += 1
         s.header(row, columns)
-        mix = _mix(self.contracts, self.forecast.payer_mix)
+        mix = _mix(self.current, self.forecast.payer_mix)
+        proposals = {c.payer for c in self.proposed.values()}
         codes = set(self.due.lines["code"]) | set(self.fee_frame["hcpcs"])
         has = {
             "guidance": bool(codes & set(self.guidance_codes)),
@@ -552,6 +570,7 @@ class _Model:
             ):
                 s.put(row, col, text)
             limit = yearly_limit(contract.frequency_limits())
+            current = contract.payer not in proposals  # a proposal's volumes, denials and limits are its payer's
             percent_applies = contract.method in (Method.PERCENT_OF_MEDICARE, Method.PERCENT_OF_CHARGES)
             drug_applies = contract.drug_method in (DrugMethod.ASP_PLUS, DrugMethod.PERCENT_OF_ASP)
             terms: dict[
@@ -567,15 +586,15 @@ class _Model:
                 "GUIDE": (14, contract.guidance_covered, FLAG, has["guidance"] and contract.method != Method.MEDICARE, ("flag",)),
                 "EM": (15, contract.em_25_paid, FLAG, has["em"] and contract.method != Method.MEDICARE, ("flag",)),
                 "LESSER": (16, contract.lesser_of_billed, FLAG, has["charges"] and contract.method != Method.MEDICARE, ("flag",)),
-                "LIMIT": (17, _fraction(limit) if limit else None, "0.00", limit is not None, ("decimal", 0, 366)),
+                "LIMIT": (17, _fraction(limit) if limit else None, "0.00", limit is not None and current, ("decimal", 0, 366)),
                 "DENIAL": (
                     18,
                     self.forecast.denial_rate_percent.get(contract.payer, Decimal(0)) / 100,
                     PERCENT,
-                    True,
+                    current,
                     ("decimal", 0, 1),
                 ),
-                "MIX": (19, mix[contract.payer] / 100, PERCENT, True, ("decimal", 0, 1)),
+                "MIX": (19, mix.get(contract.payer, Decimal(0)) / 100, PERCENT, current, ("decimal", 0, 1)),
             }
             for key, (col, value, fmt, applies, check) in terms.items():
                 if applies:
@@ -1320,14 +1339,18 @@ class _Model:
                     {k: v for k, v in session_data(self.session).items() if k not in ("date_of_service", "deductible_remaining")},
                 ),
             ),
-            payer_mix={c.payer: Decimal(str(self.inputs[c.payer]["MIX"])) * 100 for c in self.contracts},
+            payer_mix={c.payer: Decimal(str(self.inputs[c.payer]["MIX"])) * 100 for c in self.current},
             growth_percent_per_month=f.growth_percent_per_month,
             seasonality=f.seasonality,
             sessions_per_patient_per_year=f.sessions_per_patient_per_year,
-            denial_rate_percent={c.payer: Decimal(str(self.inputs[c.payer]["DENIAL"])) * 100 for c in self.contracts},
+            denial_rate_percent={c.payer: Decimal(str(self.inputs[c.payer]["DENIAL"])) * 100 for c in self.current},
             prices_held_at=self.day,
         )
-        table = run(self.schedules, [scenario], self.contracts, self.practice)
+        table = run(self.schedules, [scenario], self.current, self.practice)
+        if self.proposed:  # the same months under the proposed terms, each under its current payer's name
+            terms = [replace(self.proposed[c.payer], payer=c.payer) if c.payer in self.proposed else c for c in self.current]
+            under = run(self.schedules, [scenario], terms, self.practice)[["month", "payer", "expected_collections"]]
+            table = table.merge(under.rename(columns={"expected_collections": "proposed"}), on=["month", "payer"], how="left")
         columns = [
             "Month",
             "Payer",
@@ -1340,7 +1363,7 @@ class _Model:
             "At risk (frequency)",
             "At risk (coverage)",
             "Expected collections",
-        ]
+        ] + (["Expected collections (proposed terms)", "Change"] if self.proposed else [])
         s.put(
             1,
             1,
@@ -1385,30 +1408,52 @@ class _Model:
             s.formula(row, 8, _money(f"C{row}*ALLOWED_{p}*{paid}*DENIAL_{p}"), r.denied)
             s.formula(row, 9, _money(f"C{row}*ALLOWED_{p}*(1-{paid})"), r.at_risk_frequency)
             s.formula(row, 10, _money(f"C{row}*NOTCOV_{p}"), r.at_risk_coverage)
-            s.formula(
-                row,
-                11,
-                _money(
-                    f"C{row}*{collected}*({first_share}*(PATDUE_{p}+PAYDUE_{p}-SEQDUE_{p})+(1-{first_share})*(PATMET_{p}+PAYMET_{p}-SEQMET_{p}))"
-                ),
-                r.expected_collections,
-            )
+            s.formula(row, 11, _money(self._collections(row, p, collected, first_share)), r.expected_collections)
+            if self.proposed:
+                q = self.payer_names[self.proposed[r.payer].payer] if r.payer in self.proposed else p
+                s.formula(row, 12, _money(self._collections(row, q, collected, first_share)), r.proposed)
+                s.formula(row, 13, f"L{row}-K{row}", r.proposed - r.expected_collections)
             row += 1
         last = row - 1
         row += 1
         s.put(row, 1, "Month", bold=True)
         s.put(row, 2, "Expected collections, all payers", bold=True)
         head = row
+        if self.proposed:
+            s.put(head, 3, "Change with the proposed terms", bold=True)
         for month, group in table.groupby("month", sort=False):
             row += 1
             s.put(row, 1, month)
             s.formula(row, 2, f"SUMIF($A$4:$A${last},A{row},$K$4:$K${last})", sum(group["expected_collections"], Decimal(0)))
+            if self.proposed:
+                change = sum(group["proposed"], Decimal(0)) - sum(group["expected_collections"], Decimal(0))
+                s.formula(row, 3, f"SUMIF($A$4:$A${last},A{row},$M$4:$M${last})", change)
+        months_end = row
+        if self.proposed:
+            row += 1
+            s.put(row, 1, "Over the forecast", bold=True)
+            s.formula(row, 2, f"SUM(B{head + 1}:B{row - 1})", sum(table["expected_collections"], Decimal(0)), bold=True)
+            s.formula(
+                row,
+                3,
+                f"SUM(C{head + 1}:C{row - 1})",
+                sum(table["proposed"] - table["expected_collections"], Decimal(0)),
+                bold=True,
+            )
+            _name(self.wb, "PROPOSED_CHANGE", s, row, 3)
         chart = LineChart()
         chart.title = "Expected collections per month"
-        chart.add_data(Reference(s.ws, min_col=2, min_row=head, max_row=row), titles_from_data=True)
-        chart.set_categories(Reference(s.ws, min_col=1, min_row=head + 1, max_row=row))
+        chart.add_data(Reference(s.ws, min_col=2, min_row=head, max_row=months_end), titles_from_data=True)
+        chart.set_categories(Reference(s.ws, min_col=1, min_row=head + 1, max_row=months_end))
         chart.height, chart.width = 8, 22
         s.ws.add_chart(chart, f"M{head}")
+
+    @staticmethod
+    def _collections(row: int, p: str, collected: str, first_share: str) -> str:
+        """A forecast row's expected collections under payer block ``p``'s per-session amounts."""
+        due = f"PATDUE_{p}+PAYDUE_{p}-SEQDUE_{p}"
+        met = f"PATMET_{p}+PAYMET_{p}-SEQMET_{p}"
+        return f"C{row}*{collected}*({first_share}*({due})+(1-{first_share})*({met}))"
 
     # -- Sources ------------------------------------------------------------------------------
     def sources(self, exported_at: dt.datetime) -> None:

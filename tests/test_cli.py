@@ -5,6 +5,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -192,3 +193,23 @@ def test_compare_rejects_malformed_mixes(tmp_path):
         path.write_text(text)
         result = run("compare", str(path))
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, result.output
+
+
+def test_excel_propose_prices_proposed_terms_or_refuses(tmp_path):
+    from openpyxl import load_workbook
+
+    session = str(Path(__file__).parent / "fixtures" / "session_office.json")
+    fees = str(Path(__file__).parent / "fixtures" / "fee_schedule_acme.csv")
+    out = tmp_path / "model.xlsx"
+    done = run("excel", session, "--output", str(out), "--months", "2", "--propose", "Example Commercial PPO=130",
+               "--propose", f"Example State Medicaid={fees}")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    payers = [c.value for c in load_workbook(out)["Payer comparison"]["A"]]
+    assert {"Example Commercial PPO (proposed)", "Example State Medicaid (proposed)"} <= set(payers)
+    for bad, message in (
+        ("Medicare (traditional)=130", "is paid by medicare: propose a fee schedule file instead"),
+        ("Nobody=130", "write PAYER=PERCENT or PAYER=FILE with a saved payer's name"),
+        ("Example Commercial PPO=abc", "--propose"),
+    ):
+        refused = run("excel", session, "--output", str(tmp_path / "no.xlsx"), "--propose", bad)
+        assert refused.exit_code == 2 and message in refused.output and not (tmp_path / "no.xlsx").exists(), refused.output

@@ -2,6 +2,7 @@
 
 import io
 import zipfile
+from dataclasses import replace
 from decimal import Decimal
 
 import formulas
@@ -321,3 +322,43 @@ def test_libreoffice_recalculates_every_formula_to_the_product(shipped, tmp_path
             assert got == want, (sheet, coordinate, got, want)
         checked += 1
     assert checked > 1000
+
+
+PPO = Contract.from_dict({"payer": "PPO", "percent": "125", "coinsurance_percent": "20"})
+
+
+def _proposal_workbook(shipped, months: int = 3) -> bytes:
+    return estimate_workbook(
+        shipped,
+        SESSION,
+        [CONTRACTS[0], PPO],
+        PRACTICE,
+        codes=["20552"],
+        forecast=ForecastInputs(months=months),
+        proposals={"PPO": replace(PPO, percent=Decimal(130))},
+    )
+
+
+def test_proposed_terms_are_priced_beside_the_current_ones(shipped):
+    """20552, Alabama 2026 office, par 47.25 (RVU26C x GPCI2026 x CF 33.4009): at 125% 59.0625 -> 59.06,
+    at the proposed 130% 61.425 -> 61.43 (half up)."""
+    workbook = load_workbook(io.BytesIO(_proposal_workbook(shipped)), data_only=True)
+    sheet = workbook["Fee schedule"]
+    header = next(r for r in sheet.iter_rows(values_only=True) if r and "PPO (office, one unit)" in r)
+    row = next(r for r in sheet.iter_rows(values_only=True) if r and r[0] == "20552" and r[1] in (None, ""))
+    assert (row[header.index("PPO (office, one unit)")], row[header.index("PPO (proposed) (office, one unit)")]) == (59.06, 61.43)
+    comparison = {r[0]: r for r in workbook["Payer comparison"].iter_rows(min_row=4, values_only=True) if r and r[0]}
+    claims = payer_claims(shipped, SESSION, [replace(PPO, deductible=Decimal(0), percent=Decimal(130))], PRACTICE)
+    assert comparison["PPO (proposed)"][4] == float(claims["PPO"].total("expected_to_provider"))
+    forecast = workbook["Forecast"]
+    header = [c.value for c in forecast[3]]
+    assert header[-2:] == ["Expected collections (proposed terms)", "Change"]
+    rows = [r for r in forecast.iter_rows(min_row=4, values_only=True) if r[1] == "PPO"]
+    assert all(r[12] > 0 for r in rows) and all(r[12] == round(r[11] - r[10], 2) for r in rows)
+    medicare = [r for r in forecast.iter_rows(min_row=4, values_only=True) if r[1] == "Medicare"]
+    assert all(r[12] == 0 for r in medicare)
+
+
+@pytest.mark.slow
+def test_a_workbook_with_proposed_terms_recalculates_to_the_product(shipped, tmp_path):
+    assert assert_all_equal(_proposal_workbook(shipped, months=14), tmp_path) > 500
