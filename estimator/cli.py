@@ -404,7 +404,7 @@ def payers_fees(name, file, day):
     from .db import Database
     from .uploads import read_fee_schedule
 
-    known = known_codes(FeeSchedules(), day)
+    known = FeeSchedules().known_codes(day)
     database = Database()
     contract = database.contract(name)
     fees = read_fee_schedule(file, known)
@@ -587,43 +587,6 @@ def forecast_command(scenario_file, output):
         write_table(table, output, "Forecast")
 
 
-def known_codes(schedules: FeeSchedules, day) -> set[str]:
-    """The codes a payer's fee schedule may name on ``day``: the PFS's and the ASP file's."""
-    known = set(schedules.table(schedules.in_force("pfs_rvu", day))["hcpcs"])
-    asp = schedules.latest_on_or_before("asp", day)
-    if asp:
-        known |= set(schedules.table(asp)["hcpcs"])
-    return known
-
-
-def proposed_terms(items, saved: dict, day) -> dict:
-    """--propose "PAYER=130" (the percent of a percent-of-Medicare or percent-of-charges contract) or
-    "PAYER=fees.csv" (a fee schedule: the contract then pays by it) -> {payer: proposed contract}."""
-    from dataclasses import replace
-
-    from .contracts import Contract
-    from .domain import Method
-    from .textio import decimal_field
-    from .uploads import read_fee_schedule
-
-    out = {}
-    for item in items:
-        name, _, terms = item.partition("=")
-        name, terms = name.strip(), terms.strip()
-        if name not in saved or not terms:
-            raise InputError(f"{item[:120]!r}: write PAYER=PERCENT or PAYER=FILE with a saved payer's name", field="--propose")
-        contract = saved[name]
-        if Path(terms).suffix.lower() in (".csv", ".xlsx"):
-            fees = read_fee_schedule(Path(terms), known_codes(FeeSchedules(), dt.date.fromisoformat(str(day))))
-            data = contract.to_dict() | {"method": "fee_schedule", "fees": {k: str(v) for k, v in fees.items()}}
-            out[name] = Contract.from_dict(data)
-        elif contract.method in (Method.PERCENT_OF_MEDICARE, Method.PERCENT_OF_CHARGES):
-            out[name] = replace(contract, percent=decimal_field(terms, "--propose", places=4, low=0, high=1000))
-        else:
-            raise InputError(f"{name} is paid by {contract.method.value}: propose a fee schedule file instead", field="--propose")
-    return out
-
-
 @main.command("excel")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @session_options
@@ -664,7 +627,9 @@ def excel_command(file, output, codes, all_codes, months, volume, growth, per_pa
         growth_percent_per_month=decimal_field(growth, "--growth", low=-100, high=100),
         sessions_per_patient_per_year=decimal_field(per_patient, "--per-patient", low=0, high=52),
     )
-    proposed = proposed_terms(proposals, {c.payer: c for c in saved_contracts(database)}, data["date_of_service"])
+    from .excel import proposed_terms
+
+    proposed = proposed_terms(proposals, {c.payer: c for c in saved_contracts(database)}, data["date_of_service"], files=True)
     with naming(file):
         content = estimate_workbook(
             FeeSchedules(),

@@ -283,6 +283,36 @@ def _mix(contracts: list[Contract], given: dict[str, Decimal]) -> dict[str, Deci
     return mix
 
 
+def proposed_terms(items, saved: dict[str, Contract], day, *, files: bool = False) -> dict[str, Contract]:
+    """ "PAYER=130" (the percent of a percent-of-Medicare or percent-of-charges contract) or, with
+    ``files``, "PAYER=fees.csv" (a fee schedule: the contract then pays by it) -> {payer: proposed
+    contract}, for :func:`estimate_workbook`."""
+    from pathlib import Path
+
+    from .store import FeeSchedules
+    from .textio import decimal_field
+    from .uploads import read_fee_schedule
+
+    out = {}
+    for item in items:
+        name, _, terms = str(item).partition("=")
+        name, terms = name.strip(), terms.strip()
+        if name not in saved or not terms:
+            raise InputError(f"{str(item)[:120]!r}: write PAYER=PERCENT with a saved payer's name", field="--propose")
+        contract = saved[name]
+        if files and Path(terms).suffix.lower() in (".csv", ".xlsx"):
+            fees = read_fee_schedule(Path(terms), FeeSchedules().known_codes(dt.date.fromisoformat(str(day))))
+            out[name] = Contract.from_dict(
+                contract.to_dict() | {"method": "fee_schedule", "fees": {k: str(v) for k, v in fees.items()}}
+            )
+        elif contract.method in (Method.PERCENT_OF_MEDICARE, Method.PERCENT_OF_CHARGES):
+            out[name] = replace(contract, percent=decimal_field(terms, "--propose", places=4, low=0, high=1000))
+        else:
+            hint = "propose a fee schedule file instead" if files else "propose its terms with excel --propose and a fee file"
+            raise InputError(f"{name} is paid by {contract.method.value}: {hint}", field="--propose")
+    return out
+
+
 def estimate_workbook(
     schedules: FeeSchedules,
     session: Session,

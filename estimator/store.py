@@ -230,6 +230,14 @@ class FeeSchedules:
             )
         return rows
 
+    def known_codes(self, day: dt.date) -> set[str]:
+        """The codes a payer's fee schedule may name on ``day``: the PFS's and the ASP file's."""
+        known = set(self.table(self.in_force("pfs_rvu", day))["hcpcs"])
+        asp = self.latest_on_or_before("asp", day)
+        if asp:
+            known |= set(self.table(asp)["hcpcs"])
+        return known
+
     def of_kind(self, kind: str) -> list[Vintage]:
         return sorted((v for v in self.vintages if v.kind == kind), key=lambda v: v.effective_from)
 

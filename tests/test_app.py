@@ -262,3 +262,20 @@ def test_remittances_page_shows_the_kept_payments(tmp_path):
     at = page("remittances")
     card = at.dataframe[0].value.set_index("payer")
     assert not at.exception and card.loc["Medicare (traditional)", "paid"] == "$140.52"
+
+
+def test_the_excel_model_takes_proposed_terms_or_says_why_not():
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    at = page("estimate")
+    at.text_area(key="estimate-proposals").set_value("Example Commercial PPO=130").run()
+    at.button(key="estimate-build").click().run()
+    assert not at.exception and not at.error
+    payers = [c.value for c in load_workbook(BytesIO(at.session_state["estimate-model"]))["Payer comparison"]["A"]]
+    assert "Example Commercial PPO (proposed)" in payers
+    at.text_area(key="estimate-proposals").set_value("Medicare (traditional)=130").run()
+    at.button(key="estimate-build").click().run()
+    assert not at.exception and "Medicare (traditional) is paid by medicare" in texts(at.error)
+    assert "estimate-model" not in at.session_state  # the model of other inputs is not served

@@ -208,7 +208,7 @@ def test_excel_propose_prices_proposed_terms_or_refuses(tmp_path):
     assert {"Example Commercial PPO (proposed)", "Example State Medicaid (proposed)"} <= set(payers)
     for bad, message in (
         ("Medicare (traditional)=130", "is paid by medicare: propose a fee schedule file instead"),
-        ("Nobody=130", "write PAYER=PERCENT or PAYER=FILE with a saved payer's name"),
+        ("Nobody=130", "write PAYER=PERCENT with a saved payer's name"),
         ("Example Commercial PPO=abc", "--propose"),
     ):
         refused = run("excel", session, "--output", str(tmp_path / "no.xlsx"), "--propose", bad)

@@ -16,6 +16,7 @@ CHANGES = {  # page: (widget kind, key, new value) for the timed rerun
     "compare": ("radio", "compare-what", "A list of codes"),
     "forecast": ("text_input", "forecast-save-name", "renamed"),
     "fee_schedule": ("text_input", "fs-codes", "20552,20553"),
+    "remittances": ("number_input", "remit-tolerance", 0.5),
     "payers": ("text_input", "c-pct-(new payer)", "150"),
     "practice": ("text_input", "practice-name", "Renamed practice"),
     "data": (None, None, None),

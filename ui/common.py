@@ -13,7 +13,7 @@ from streamlit.errors import StreamlitAPIException, StreamlitValueAssignmentNotA
 
 from estimator.db import Database
 from estimator.errors import InputError
-from estimator.excel import estimate_workbook
+from estimator.excel import estimate_workbook, proposed_terms
 from estimator.export import csv_bytes
 from estimator.session import Session
 from estimator.store import FeeSchedules
@@ -143,12 +143,23 @@ def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
 
 
 def model_download(session: Session, key: str) -> None:
-    """The Excel model of a session across the saved payers (live formulas), built on request."""
+    """The Excel model of a session across the saved payers (live formulas), built on request, with
+    proposed terms priced beside the current ones when given."""
+    proposals = st.text_area(
+        "Proposed terms for the Excel model (optional; one per line, e.g. Example Commercial PPO=130)",
+        key=f"{key}-proposals",
+        height=68,
+    )
+    wanted = (session, proposals)
     if st.button("Build the Excel model (fee schedule, session, payers, 24-month forecast)", key=f"{key}-build"):
         db = database()
-        st.session_state[f"{key}-model"] = estimate_workbook(schedules(), session, db.contracts(), db.practice())
-        st.session_state[f"{key}-model-of"] = session
-    if st.session_state.get(f"{key}-model-of") != session:  # built for other inputs: never served for these
+        contracts = db.contracts()
+        terms = proposed_terms(
+            proposals.splitlines() if proposals.strip() else [], {c.payer: c for c in contracts}, session.date_of_service
+        )
+        st.session_state[f"{key}-model"] = estimate_workbook(schedules(), session, contracts, db.practice(), proposals=terms)
+        st.session_state[f"{key}-model-of"] = wanted
+    if st.session_state.get(f"{key}-model-of") != wanted:  # built for other inputs: never served for these
         st.session_state.pop(f"{key}-model", None)
     if f"{key}-model" in st.session_state:
         st.download_button(
