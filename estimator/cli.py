@@ -740,9 +740,15 @@ def remittance_command(files, output, tolerance, validate, save):
     counts = result.worklist["status"].value_counts()
     click.echo(f"{len(result.worklist):,} lines: " + ", ".join(f"{counts[s]:,} {s}" for s in counts.index))
     for row in result.scorecard.itertuples(index=False):
-        click.echo(f"{row.payer}: expected {row.expected_payment:,.2f}, paid {row.paid:,.2f}, variance {row.variance:,.2f}")
+        if row.lines_judged:
+            click.echo(f"{row.payer}: expected {row.expected_payment:,.2f}, paid {row.paid:,.2f}, variance {row.variance:,.2f}")
+        else:
+            click.echo(f"{row.payer}: {row.lines:,} lines, none judged (see their status and reason in the worklist)")
     if validation is not None:
-        click.echo(f"{len(validation):,} implementation-guide findings in validation.csv")
+        checked = validation["segment"].notna()
+        click.echo(f"{int(checked.sum()):,} implementation-guide findings in validation.csv")
+        for message in validation.loc[~checked, "message"]:
+            click.echo(f"note: {message}", err=True)
     if save:
         duplicates = database.save_remittances(payments_to_keep(read, result.worklist))
         for payment in duplicates:

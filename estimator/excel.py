@@ -1252,6 +1252,9 @@ class _Model:
                 return (name, _fraction(value), fmt)
 
             medicare = contract.method == Method.MEDICARE
+            of_medicare = contract.method in (Method.PERCENT_OF_MEDICARE, Method.MEDICARE)
+            pinned_year = str(contract.medicare_year or "the year of service (rolling)") if of_medicare else "does not apply"
+            pinned_place = (contract.locality or "where the service is done") if of_medicare else "does not apply"
             drugs = {
                 DrugMethod.SAME_AS_PROCEDURES: "as the procedures",
                 DrugMethod.ASP_PLUS: "ASP plus the drug %",
@@ -1264,8 +1267,8 @@ class _Model:
                 ("Kind", (contract.kind.value.replace("_", " "), None)),
                 ("Method", (contract.method.value.replace("_", " "), None)),
                 ("Percent (of Medicare or of charges)", live("PCT", PERCENT)),
-                ("Medicare year it is pinned to", (str(contract.medicare_year or "the year of service (rolling)"), None)),
-                ("Locality it is pinned to", (contract.locality or "where the service is done", None)),
+                ("Medicare year it is pinned to", (pinned_year, None)),
+                ("Locality it is pinned to", (pinned_place, None)),
                 ("Payer's own $ per RVU", live("DPR", MONEY)),
                 ("Fixed fees per unit", ("; ".join(f"{k} ${v:,.2f}" for k, v in sorted(contract.fees.items())) or "none", None)),
                 ("Per-code overrides", ("; ".join(f"{k} ${v:,.2f}" for k, v in sorted(contract.overrides.items())) or "none", None)),

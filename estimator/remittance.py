@@ -44,7 +44,7 @@ CODES = Path(__file__).resolve().parent.parent / "fee_schedules" / "x12" / "adju
 STATUSES = ("as_expected", "underpaid", "overpaid", "denied", "secondary", "reversed", "not_priced", "awaiting_remittance")
 FILING_KINDS = {"MB": Kind.MEDICARE, "MC": Kind.MEDICAID, "16": Kind.MEDICARE_ADVANTAGE}
 WORKLIST = [
-    "claim_id", "line", "code", "modifiers", "date", "payer", "era_payer", "status", "expected_allowed", "era_allowed", "era_paid",
+    "claim_id", "line", "code", "billed_code", "modifiers", "date", "payer", "era_payer", "payer_rule", "status", "expected_allowed", "era_allowed", "era_paid",
     "era_patient_responsibility", "expected_payment", "variance", "allowed_variance", "reason", "carc", "carc_text",
     "remarks", "warnings", "deductible", "coinsurance", "copay", "contractual", "sequestration", "other_adjustments", "billed",
     "units", "place_of_service", "contract_term", "payer_claim_number", "check_number", "payment_date",
@@ -327,9 +327,11 @@ def reconcile(read: Read, book, payer_ids: dict[str, str], tolerance: int = 1) -
     )
     worklist["allowed_variance"] = dollars(pd.arrays.IntegerArray(allowed_variance, ~(answered_line & ~secondary)))
     worklist["reason"] = _reasons(
-        lines, status, why_not, payer_why, secondary, has_primary, np.where(secondary, paid - secondary_expected, variance),
+        lines, status, why_not, secondary, has_primary, np.where(secondary, paid - secondary_expected, variance),
         allowed_variance, left,
     )  # fmt: skip
+    worklist["billed_code"] = lines["billed_code"]
+    worklist["payer_rule"] = np.where(payer.ne(""), payer_why, "")
     worklist["carc"] = carc
     worklist["carc_text"] = carc_text(carc)
     worklist["remarks"] = (lines["remarks"] + " " + lines["claim_remarks"]).str.strip()
@@ -419,7 +421,7 @@ def _primary_balance(lines: pd.DataFrame, payer: pd.Series, sharing: np.ndarray,
     return np.where(secondary & other, found, np.nan)
 
 
-def _reasons(lines, status, why_not, payer_why, secondary, has_primary, variance, allowed_variance, left) -> np.ndarray:
+def _reasons(lines, status, why_not, secondary, has_primary, variance, allowed_variance, left) -> np.ndarray:
     """A plain sentence per line saying why it has its status."""
     money = pd.Series(units_text(np.abs(variance)), index=lines.index)
     allowed = pd.Series(units_text(np.abs(allowed_variance)), index=lines.index)
@@ -468,8 +470,6 @@ def _reasons(lines, status, why_not, payer_why, secondary, has_primary, variance
     out[fewer] = (
         out[fewer] + ("; paid " + lines["units"] + " of " + lines["billed_units"] + " units billed").to_numpy(dtype=object)[fewer]
     )
-    unmapped = ~np.isin(status, ["not_priced", "secondary"]) & payer_why.str.endswith(" is not mapped").to_numpy()
-    out[unmapped] = out[unmapped] + "; " + payer_why.to_numpy(dtype=object)[unmapped]
     return out
 
 
@@ -569,8 +569,9 @@ def appeal_packets(worklist: pd.DataFrame, practice: str) -> dict[str, str]:
         ]
         for line in whole.itertuples(index=False):
             text += [
-                f"- line {line.line}: {line.code}{' ' + line.modifiers if line.modifiers else ''}, {line.date}, units {line.units or 1}: "
-                f"{line.status}",
+                f"- line {line.line}: {line.billed_code or line.code}{' ' + line.modifiers if line.modifiers else ''}"
+                f"{f' (paid as {line.code})' if line.billed_code and line.billed_code != line.code else ''}, {line.date}, "
+                f"units {line.units or 1}: {line.status}",
                 f"  billed {_money(line.billed)}; expected allowed {_money(line.expected_allowed)}, allowed on the 835 "
                 f"{_money(line.era_allowed)}; expected payment {_money(line.expected_payment)}, paid {_money(line.era_paid)}"
                 f" (patient responsibility {_money(line.era_patient_responsibility)}); variance {_money(line.variance)}",
@@ -579,6 +580,8 @@ def appeal_packets(worklist: pd.DataFrame, practice: str) -> dict[str, str]:
                 text.append(f"  contract term: {line.contract_term}")
             if line.carc:
                 text.append(f"  adjustment {line.carc}: {line.carc_text}")
+            if line.remarks:
+                text.append(f"  remark codes: {line.remarks}")
             if line.status in ("underpaid", "denied"):
                 text.append(f"  {line.reason}")
         text += ["", f"Amount in question: {_money(-short) if short else 'the denied lines'}", ""]

@@ -547,7 +547,7 @@ def validate(name: str, raw: bytes) -> list[dict]:
         for _ in reader.iter_segments():
             pass
     except (pyx12.errors.EngineError, pyx12.errors.X12Error, pyx12.errors.IterOutOfBounds) as error:
-        return [{"file": name, "segment": None, "element": "", "message": f"not validated: {error}"}]
+        return [{"file": name, "segment": None, "element": "", "message": f"{name} not validated: {error}"}]
     buffer = io.StringIO()
     errors.accept(pyx12.errh_json.errh_json_visitor(buffer))
     found: list[dict] = []

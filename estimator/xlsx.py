@@ -30,7 +30,7 @@ MONEY = re.compile(
     r"variance|\w+_variance|contractual|other_adjustments|expected_\w+|era_\w+|\w+_amount|\w+_charge|\w+_cap|\w+_payment|paid\w*)"
 )
 NUMBER = re.compile(
-    r"(units|sessions|count|row|line|item|\w+_rvu|\w+_gpci|conversion_factor|percent_of_medicare|rank|\w+_percent)"
+    r"(units|sessions|count|row|line|item|lines|\w+_lines|lines_\w+|\w*days\w*|\w+_rvu|\w+_gpci|conversion_factor|percent_of_medicare|rank|\w+_percent)"
 )
 _DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")
 

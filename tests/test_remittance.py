@@ -77,7 +77,7 @@ def test_paid_as_expected_with_coinsurance_and_sequestration(reconciled):
         "37.04",
         "0.00",
     )
-    assert "claim filing indicator MB" in line["reason"]
+    assert line["payer_rule"].startswith("priced as Medicare (traditional): claim filing indicator MB (Medicare Part B)")
     drug = row(reconciled, "C1001", 2)
     assert (drug["code"], drug["status"], money(drug["expected_allowed"]), money(drug["expected_payment"])) == (
         "J3301",
@@ -110,7 +110,7 @@ def test_a_true_downcode_is_an_underpayment(reconciled):
     line = row(reconciled, "C1004")
     assert (line["status"], money(line["expected_allowed"]), money(line["expected_payment"])) == ("underpaid", "54.54", "42.76")
     assert (money(line["variance"]), money(line["allowed_variance"])) == ("-5.72", "-7.29")
-    assert "paid as 20552, billed as 20553" in line["reason"]
+    assert "paid as 20552, billed as 20553" in line["reason"] and line["billed_code"] == "20553"
 
 
 def test_a_denial_carries_its_carc_and_meaning(reconciled):
@@ -229,9 +229,12 @@ def test_command_writes_worklist_scorecard_and_appeals_and_saves_once(tmp_path):
     assert set(required) <= set(listed.columns) and len(listed) == 13
     workbook = load_workbook(tmp_path / "out" / "worklist.xlsx")
     assert workbook.sheetnames == ["To work", "Scorecard"]
-    sheet = workbook["To work"]
-    assert [c.value for c in sheet["H"]][1:] == ["underpaid", "denied", "secondary", "awaiting_remittance", "awaiting_remittance"]
-    assert sheet["I2"].value == 54.54  # expected_allowed of C1004, a number
+    rows = list(workbook["To work"].iter_rows(values_only=True))
+    status, allowed = rows[0].index("status"), rows[0].index("expected_allowed")
+    assert [r[status] for r in rows[1:]] == ["underpaid", "denied", "secondary", "awaiting_remittance", "awaiting_remittance"]
+    assert rows[1][allowed] == 54.54  # expected_allowed of C1004, a number
+    scores = list(workbook["Scorecard"].iter_rows(values_only=True))
+    assert scores[0][1] == "lines" and all(isinstance(r[1], (int, float)) for r in scores[1:])  # counts are numbers
     card = pd.read_csv(tmp_path / "out" / "scorecard.csv", dtype=str).set_index("payer")
     medicare = card.loc["Medicare (traditional)"]
     # judged lines: paid 37.04 + 2.32 + 0 + 27.08 + 37.04 + 0 + 37.04 = 140.52, the 835's BPR02

@@ -94,14 +94,15 @@ def _result(db, result, notes, duplicates) -> None:
         right.download_button("Appeal packets (zip)", _zip(result.appeals), "appeals.zip", "application/zip", key="remit-appeals")
     st.subheader("Payer scorecard (these files)")
     st.dataframe(show_money(result.scorecard, ["expected_payment", "paid", "variance"]), hide_index=True, width="stretch")
-    unmapped = worklist[worklist["reason"].str.contains("is not mapped", regex=False)]
+    said = worklist["reason"] + " " + worklist["payer_rule"]
+    unmapped = said[said.str.contains("is not mapped", regex=False)]
     if len(unmapped):
         _map_payers(db, unmapped)
 
 
-def _map_payers(db, unmapped: pd.DataFrame) -> None:
+def _map_payers(db, unmapped: pd.Series) -> None:
     st.subheader("Map payer IDs to saved payers")
-    ids = sorted(set(unmapped["reason"].str.extract(r"\(ID ([^)]+)\)")[0].dropna()))
+    ids = sorted(set(unmapped.str.extract(r"\(ID ([^)]+)\)")[0].dropna()))
     names = [c.payer for c in db.contracts()]
     with st.form("remit-map"):
         payer_id = st.selectbox("Payer ID on the 835", ids, key="remit-map-id")
