@@ -380,12 +380,18 @@ def payers_delete(name):
 @payers.command("map")
 @click.argument("payer_id", required=False)
 @click.argument("name", required=False)
-def payers_map(payer_id, name):
+@click.option("--remove", is_flag=True, help="Forget the mapping of PAYER_ID.")
+def payers_map(payer_id, name, remove):
     """Map a remittance payer ID (835 REF*2U, N1*PR or TRN03) to a saved payer; no arguments: list the mappings."""
     from .db import Database
 
     database = Database()
-    if payer_id and name:
+    if remove:
+        if not payer_id or name:
+            raise InputError("give only the payer ID to forget", field="--remove")
+        database.unmap_payer_id(payer_id)
+        click.echo(f"payer ID {payer_id} is no longer mapped")
+    elif payer_id and name:
         database.map_payer_id(payer_id, name)
         click.echo(f"payer ID {payer_id} -> {name}")
     elif payer_id:

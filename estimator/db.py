@@ -330,6 +330,11 @@ class Database:
                 (payer_id, payer, _now()),
             )
 
+    def unmap_payer_id(self, payer_id: str) -> None:
+        with self.transaction() as connection:
+            if connection.execute("DELETE FROM payer_ids WHERE payer_id = ?", (payer_id,)).rowcount == 0:
+                raise InputError(f"payer ID {payer_id[:80]!r} is not mapped", field="payer_id")
+
     def save_remittances(self, payments: list[dict]) -> list[dict]:
         """Keep each payment (``key``, ``file``, ``payer``, ``check_number``, ``payment_date``, ``lines``:
         its worklist rows) unless one with the same key is already kept. All in one transaction; returns
