@@ -473,22 +473,26 @@ def _reasons(lines, status, why_not, secondary, has_primary, variance, allowed_v
     return out
 
 
+def _judged_cents(dollars_: pd.Series, judged: np.ndarray) -> list[int]:
+    """Exact dollar amounts as cents on the judged lines, 0 elsewhere (and where none is given)."""
+    values = dollars_.to_numpy(dtype=object, na_value=None)
+    return [int(v * 100) if v is not None and j else 0 for v, j in zip(values, judged, strict=True)]
+
+
 def scorecard(worklist: pd.DataFrame) -> pd.DataFrame:
     """By payer: lines, expected against paid, the variance, underpaid and denied lines, the denial
     rate, the top denial reasons and the median days from service to payment."""
-    money = {c: worklist[c].to_numpy(dtype=object, na_value=None) for c in ("expected_payment", "era_paid", "variance")}
     judged = (
-        worklist["status"].isin(["as_expected", "underpaid", "overpaid", "denied"]) | worklist["status"].eq("secondary")
-    ).to_numpy() & worklist["expected_payment"].notna().to_numpy()
+        worklist["status"].isin(["as_expected", "underpaid", "overpaid", "denied", "secondary"]).to_numpy()
+        & worklist["expected_payment"].notna().to_numpy()
+    )
     frame = pd.DataFrame(
         {
             "payer": worklist["payer"],
             "judged": judged,
-            "expected": [
-                int(v * 100) if v is not None and j else 0 for v, j in zip(money["expected_payment"], judged, strict=True)
-            ],
-            "paid": [int(v * 100) if v is not None and j else 0 for v, j in zip(money["era_paid"], judged, strict=True)],
-            "variance": [int(v * 100) if v is not None and j else 0 for v, j in zip(money["variance"], judged, strict=True)],
+            "expected": _judged_cents(worklist["expected_payment"], judged),
+            "paid": _judged_cents(worklist["era_paid"], judged),
+            "variance": _judged_cents(worklist["variance"], judged),
             "underpaid": worklist["status"].eq("underpaid"),
             "denied": worklist["status"].eq("denied"),
             "not_priced": worklist["status"].eq("not_priced"),
